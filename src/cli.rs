@@ -127,6 +127,9 @@ pub struct BenchArgs {
     /// Thread counts to measure.
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     pub threads: Vec<usize>,
+    /// Internal: run one measurement in this process and print it as JSON.
+    #[arg(long, hide = true, value_name = "PART")]
+    pub worker: Option<String>,
 }
 
 /// Global options every subcommand may need.

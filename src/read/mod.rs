@@ -1,8 +1,29 @@
 //! Reader: finds report files under the inputs and decodes each into a `SourceDocument`.
-//! OWNER: reader helper. Submodules per format (txt/charset, html, docx, pdf).
+//!
+//! Formats (by extension, case-insensitive): `.txt`/`.md` (UTF-8 with or without BOM,
+//! UTF-16 with BOM, else GBK/GB18030/Big5 detected by chardetng — see [`charset`]), `.html`/
+//! `.htm` (main content text, see [`html`]), `.docx` (paragraphs, see [`docx`]), `.pdf` (text
+//! layer, see [`pdf`]). The decoded text has `\n` line endings; for html/docx/pdf it holds one
+//! paragraph per line. That text is the source every offset refers to.
+//!
+//! Every failure is a [`ReadError`] naming the file; no input makes the reader panic.
 
-use crate::document::SourceDocument;
+pub mod charset;
+pub mod docx;
+pub mod html;
+pub mod pdf;
+
+use crate::document::{Format, SourceDocument};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+
+/// Files larger than this are refused without being read (no report is anywhere near it).
+pub const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
+
+/// Extensions read, lower-case, without the dot.
+pub const EXTENSIONS: &[&str] = &["txt", "md", "html", "htm", "docx", "pdf"];
 
 /// Why one input could not be read. Always names the file.
 #[derive(Debug, thiserror::Error)]
@@ -12,13 +33,195 @@ pub struct ReadError {
     pub reason: String,
 }
 
+impl ReadError {
+    fn new(path: &Path, reason: impl Into<String>) -> Self {
+        ReadError {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The format of a path by its extension, if it is one we read.
+pub fn format_of(path: &Path) -> Option<Format> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "txt" => Format::Txt,
+        "md" => Format::Md,
+        "html" | "htm" => Format::Html,
+        "docx" => Format::Docx,
+        "pdf" => Format::Pdf,
+        _ => return None,
+    })
+}
+
+/// Names skipped while walking folders: hidden files/dirs, our own and editors' temp files.
+fn skipped_name(name: &str) -> bool {
+    name.starts_with('.')
+        || name.starts_with("~$")
+        || name.ends_with('~')
+        || name.ends_with(".tmp")
+        || name.ends_with(".gold.json")
+}
+
 /// Expand files and folders (recursively) into report files, sorted, deduplicated.
-/// Inputs that do not exist or have an unsupported extension are returned as errors.
-pub fn discover(_inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<ReadError>) {
-    todo!("reader helper")
+/// Inputs that do not exist or have an unsupported extension are returned as errors; files
+/// of other types found inside folders, hidden entries and temp files are skipped silently.
+pub fn discover(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<ReadError>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    let mut visited_dirs = HashSet::new();
+    for input in inputs {
+        match std::fs::metadata(input) {
+            Err(e) => errors.push(ReadError::new(input, io_reason(&e))),
+            Ok(meta) if meta.is_dir() => {
+                walk_dir(input, &mut files, &mut errors, &mut visited_dirs)
+            }
+            Ok(_) => {
+                if format_of(input).is_some() {
+                    files.push(input.clone());
+                } else {
+                    errors.push(ReadError::new(
+                        input,
+                        format!(
+                            "unsupported file type (expected one of: {})",
+                            EXTENSIONS
+                                .iter()
+                                .map(|e| format!(".{e}"))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    files.sort();
+    // Deduplicate by the file itself (the same file may be given directly and via a folder,
+    // or under two spellings); keep the first spelling in sorted order.
+    let mut seen = HashSet::new();
+    files.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+    (files, errors)
+}
+
+fn walk_dir(
+    dir: &Path,
+    files: &mut Vec<PathBuf>,
+    errors: &mut Vec<ReadError>,
+    visited: &mut HashSet<PathBuf>,
+) {
+    // Symlink loops: each real directory is walked once.
+    let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    if !visited.insert(real) {
+        return;
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            errors.push(ReadError::new(dir, io_reason(&e)));
+            return;
+        }
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                errors.push(ReadError::new(dir, io_reason(&e)));
+                continue;
+            }
+        };
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            // Non-UTF-8 names: still read if the extension fits.
+            let path = entry.path();
+            if path.is_file() && format_of(&path).is_some() {
+                files.push(path);
+            }
+            continue;
+        };
+        if skipped_name(name) {
+            continue;
+        }
+        let path = entry.path();
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_dir() => walk_dir(&path, files, errors, visited),
+            Ok(m) if m.is_file() && format_of(&path).is_some() => files.push(path),
+            Ok(_) => {}
+            // A dangling symlink with a report extension is worth reporting.
+            Err(e) if format_of(&path).is_some() => {
+                errors.push(ReadError::new(&path, io_reason(&e)))
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
 }
 
 /// Read and decode one report file.
-pub fn read_document(_path: &Path) -> Result<SourceDocument, ReadError> {
-    todo!("reader helper")
+pub fn read_document(path: &Path) -> Result<SourceDocument, ReadError> {
+    let err = |reason: String| ReadError::new(path, reason);
+    let format = format_of(path).ok_or_else(|| {
+        err("unsupported file type (expected .txt .md .html .htm .docx .pdf)".to_string())
+    })?;
+    let bytes = read_capped(path).map_err(err)?;
+    if bytes.is_empty() {
+        return Err(err("empty file".to_string()));
+    }
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let (text, encoding) = match format {
+        Format::Txt | Format::Md => {
+            let (t, e) = charset::decode_text(&bytes).map_err(err)?;
+            (t, Some(e.to_string()))
+        }
+        Format::Html => {
+            let (t, e) = html::read_html(&bytes).map_err(err)?;
+            (t, Some(e.to_string()))
+        }
+        Format::Docx => (docx::read_docx(&bytes).map_err(err)?, None),
+        Format::Pdf => (pdf::read_pdf(&bytes).map_err(err)?, None),
+    };
+    if text.trim().is_empty() {
+        return Err(err("no text (the file holds only whitespace)".to_string()));
+    }
+    Ok(SourceDocument {
+        source: path.to_path_buf(),
+        sha256,
+        format,
+        encoding,
+        text,
+    })
+}
+
+/// The file's bytes, refusing (from metadata, before reading) anything over MAX_FILE_BYTES.
+fn read_capped(path: &Path) -> Result<Vec<u8>, String> {
+    let file = std::fs::File::open(path).map_err(|e| io_reason(&e))?;
+    let meta = file.metadata().map_err(|e| io_reason(&e))?;
+    if meta.is_dir() {
+        return Err("is a directory, not a file".to_string());
+    }
+    let too_big = || {
+        format!(
+            "file too large ({:.1} MB; the limit is {} MB)",
+            meta.len() as f64 / (1024.0 * 1024.0),
+            MAX_FILE_BYTES / (1024 * 1024)
+        )
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_reason(&e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err("file too large (it grew while being read)".to_string());
+    }
+    Ok(bytes)
 }

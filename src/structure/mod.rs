@@ -1,8 +1,18 @@
 //! Structure parser: metadata, headings, sentences with roles, figures. No model.
-//! OWNER: structure helper.
+//!
+//! Everything is found in the normalised text (`crate::normalize`) and every offset reported
+//! is mapped back to the decoded source text, so slicing `SourceDocument::text` with a
+//! sentence's or figure's `start..end` gives the source passage (figures: exactly `text`).
+
+pub mod figures;
+pub mod metadata;
+pub mod sections;
 
 use crate::cli::{Globals, ParseArgs};
+use crate::document::{slice_chars, SourceDocument};
 use crate::exit::Outcome;
+use crate::normalize::NormalizedText;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// What part of a report a sentence belongs to (CONTRACT.md, parse output).
@@ -17,7 +27,242 @@ pub enum Role {
     Other,
 }
 
-/// `township-digest parse FILE...`
-pub fn command(_globals: &Globals, _args: ParseArgs) -> Outcome {
-    todo!("structure helper")
+/// One sentence (or title/heading/signature line) of a report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Sentence {
+    /// Char offsets in the decoded source text.
+    pub start: usize,
+    pub end: usize,
+    pub role: Role,
+    /// Normalised (simplified, clutter-free) text of the sentence.
+    pub text: String,
+    /// The top-level heading it stands under (normalised), if any.
+    pub section: Option<String>,
+    /// Index of its paragraph (non-empty line) in the normalised text.
+    pub paragraph: usize,
+}
+
+/// A number + unit expression.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Figure {
+    /// Exact source slice `start..end`.
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+    /// Index into `ReportStructure::sentences`.
+    pub sentence: usize,
+    /// The phrase it counts (normalised), e.g. "法律宣讲活动".
+    pub counts: String,
+}
+
+/// A report's structure: `township-digest parse` prints one per file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportStructure {
+    pub source: String,
+    /// Names as written in the source (traditional stays traditional).
+    pub township: Option<String>,
+    pub county: Option<String>,
+    pub city: Option<String>,
+    pub year: Option<i32>,
+    pub sentences: Vec<Sentence>,
+    pub figures: Vec<Figure>,
+    pub warnings: Vec<String>,
+}
+
+impl ReportStructure {
+    /// Sentences with a given role.
+    pub fn with_role(&self, role: Role) -> impl Iterator<Item = &Sentence> {
+        self.sentences.iter().filter(move |s| s.role == role)
+    }
+}
+
+/// Parse one decoded report.
+pub fn parse(doc: &SourceDocument) -> ReportStructure {
+    let norm = NormalizedText::new(&doc.text);
+    let chars: Vec<char> = norm.text.chars().collect();
+    let lines = sections::lines(&chars);
+    let n_title = sections::title_line_count(&lines, &chars);
+    let title: Vec<(String, usize)> = lines[..n_title]
+        .iter()
+        .map(|&(s, e)| (chars[s..e].iter().collect(), s))
+        .collect();
+    let md = metadata::find(&title, &norm.text);
+    let name = |span: Option<(usize, usize)>| {
+        span.and_then(|(s, e)| {
+            let (a, b) = norm.source_span(s, e);
+            slice_chars(&doc.text, a, b).map(str::to_string)
+        })
+    };
+    let mut warnings = Vec::new();
+    let raw = sections::sentences(&chars, &lines, n_title);
+    let sentences: Vec<Sentence> = raw
+        .iter()
+        .map(|r| {
+            let (start, end) = norm.source_span(r.start, r.end);
+            Sentence {
+                start,
+                end,
+                role: r.role,
+                text: chars[r.start..r.end].iter().collect(),
+                section: r.section.clone(),
+                paragraph: r.paragraph,
+            }
+        })
+        .collect();
+    let mut figures = Vec::new();
+    for f in figures::find(&norm.text) {
+        // Only figures inside a body sentence (not the title, signature or date lines).
+        let Some(si) = raw
+            .iter()
+            .position(|r| r.start <= f.start && f.end <= r.end)
+        else {
+            continue;
+        };
+        if raw[si].role == Role::Other && raw[si].paragraph < n_title {
+            continue;
+        }
+        let (start, end) = norm.source_span(f.start, f.end);
+        let Some(text) = slice_chars(&doc.text, start, end) else {
+            continue;
+        };
+        figures.push(Figure {
+            text: text.to_string(),
+            start,
+            end,
+            sentence: si,
+            counts: f.counts,
+        });
+    }
+    let township = name(md.township);
+    if township.is_none() {
+        warnings.push("no township name found in the title or body".to_string());
+    }
+    if md.year.is_none() {
+        warnings.push("no report year found".to_string());
+    }
+    if !sentences.iter().any(|s| s.role == Role::Shortcomings) {
+        warnings
+            .push("no shortcomings found (no problems section or problems passage)".to_string());
+    }
+    ReportStructure {
+        source: doc.source.display().to_string(),
+        township,
+        county: name(md.county),
+        city: name(md.city),
+        year: md.year,
+        sentences,
+        figures,
+        warnings,
+    }
+}
+
+/// `township-digest parse FILE...`: a JSON array, one object per readable file, on stdout;
+/// one line per unreadable file on stderr. Exit 0 all parsed, 1 some failed, 2 none readable.
+pub fn command(_globals: &Globals, args: ParseArgs) -> Outcome {
+    let (files, mut errors) = crate::read::discover(&args.files);
+    let results: Vec<_> = files
+        .par_iter()
+        .map(|p| crate::read::read_document(p).map(|d| parse(&d)))
+        .collect();
+    let mut out = Vec::new();
+    for r in results {
+        match r {
+            Ok(s) => out.push(s),
+            Err(e) => errors.push(e),
+        }
+    }
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    if out.is_empty() {
+        if errors.is_empty() {
+            eprintln!("error: no report files found under the given inputs");
+        }
+        let _ = print_stdout("[]\n");
+        return Outcome::Fatal;
+    }
+    let json = match serde_json::to_string_pretty(&out) {
+        Ok(s) => s + "\n",
+        Err(e) => {
+            eprintln!("error: cannot serialise the parse output: {e}");
+            return Outcome::Fatal;
+        }
+    };
+    if let Err(e) = print_stdout(&json) {
+        // A closed pipe (`parse … | head`) is not an error of ours.
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("error: cannot write to standard output: {e}");
+            return Outcome::Fatal;
+        }
+    }
+    if errors.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::Partial
+    }
+}
+
+fn print_stdout(s: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(s.as_bytes())?;
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::Format;
+
+    fn doc(text: &str) -> SourceDocument {
+        SourceDocument {
+            source: "t.txt".into(),
+            sha256: String::new(),
+            format: Format::Txt,
+            encoding: None,
+            text: text.to_string(),
+        }
+    }
+
+    fn check_offsets(text: &str) -> ReportStructure {
+        let d = doc(text);
+        let s = parse(&d);
+        for x in &s.sentences {
+            let t =
+                slice_chars(text, x.start, x.end).unwrap_or_else(|| panic!("{x:?} out of range"));
+            assert!(!t.trim().is_empty(), "{x:?}");
+        }
+        for f in &s.figures {
+            assert_eq!(slice_chars(text, f.start, f.end), Some(f.text.as_str()));
+            assert!(f.sentence < s.sentences.len());
+        }
+        s
+    }
+
+    #[test]
+    fn odd_inputs_do_not_panic_and_keep_offsets_exact() {
+        for t in [
+            "",
+            "\n\n\r\n",
+            "。。。；；",
+            "[bookmark: _GoBack]",
+            "一、\n（一）\n1.\n一是",
+            "某镇\r\n2024年报告\r\n一、工作\r\n开展宣讲３０余场次，覆盖１２００余人次。\r\n二、存在问题\r\n经费不足。",
+            "\u{FEFF}臺灣鄉鎮報告\n開展宣講三十餘場次。",
+            "没有任何标点的一行很长很长的文字没有任何标点的一行很长很长的文字没有任何标点的一行很长很长的文字没有任何标点",
+            "🙂🙂 emoji 行\n2024年 1 月",
+        ] {
+            check_offsets(t);
+        }
+    }
+
+    #[test]
+    fn fullwidth_figures_map_back_to_the_source_text() {
+        let s = check_offsets("某镇\r\n2024年报告\r\n一、工作\r\n开展宣讲３０余场次，覆盖１２００余人次。\r\n二、存在问题\r\n经费不足。");
+        let texts: Vec<&str> = s.figures.iter().map(|f| f.text.as_str()).collect();
+        assert_eq!(texts, ["３０余场次", "１２００余人次"]);
+        assert!(s
+            .with_role(Role::Shortcomings)
+            .any(|x| x.text == "经费不足。"));
+    }
 }

@@ -1,0 +1,255 @@
+//! Metadata: township, county-level unit, city and report year, from title lines and body.
+//! Everything is found in the normalised text and reported as spans of it; the caller maps the
+//! spans back so names are written as in the source (traditional stays traditional).
+
+use once_cell::sync::Lazy;
+use regex::Regex;
+
+/// A name found in the normalised text: char span `[start, end)`.
+pub type Span = (usize, usize);
+
+#[derive(Debug, Default, Clone)]
+pub struct Metadata {
+    pub township: Option<Span>,
+    pub county: Option<Span>,
+    pub city: Option<Span>,
+    pub year: Option<i32>,
+}
+
+fn re(p: &str) -> Regex {
+    Regex::new(p).expect("constant metadata pattern is valid")
+}
+
+/// Admin-name run at the start of a title line (before the year or 关于/法治…).
+static TITLE_PREFIX: Lazy<Regex> = Lazy::new(|| re(r"^[\p{Han}]{2,40}"));
+static YEAR_IN_TITLE: Lazy<Regex> = Lazy::new(|| re(r"((?:19|20)\d\d)\s*年"));
+/// A year in the body that is not the first part of a full date (signing date).
+static YEAR_IN_BODY: Lazy<Regex> = Lazy::new(|| re(r"((?:19|20)\d\d)\s*年(度)?(\d{1,2}月)?"));
+/// `XX县委`, `XX区人民政府`, `青岚市、白泉县`: two-char names in government contexts.
+static COUNTY_IN_BODY: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"([\p{Han}]{2})(县|区|旗)(委|人民政府|政府|司法局|法院|人民法院|财政|、|和|及|关于|法治|依法治)",
+    )
+});
+static CITY_IN_BODY: Lazy<Regex> = Lazy::new(|| {
+    re(r"([\p{Han}]{2})(市|州|盟)(委|人民政府|政府|、|和|及|关于|法治|依法治|司法局)")
+});
+static TOWNSHIP_SIGNATURE: Lazy<Regex> =
+    Lazy::new(|| re(r"^([\p{Han}]{2,8}?(民族乡|乡|镇|街道))(人民政府|党委|政府|办事处|委员会)"));
+static TOWNSHIP_IN_BODY: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?:^|[，,。：:\s]|年)([\p{Han}]{2,4}?(民族乡|乡|镇|街道))(党委|政府|人民政府|始终|坚持|在|以|深入|对照|立足|认真|紧紧)",
+    )
+});
+
+/// First chars of words that end in 县/区/市 but are no place names (山区, 社区, 全县, 集市…).
+const NOT_NAME_BEFORE_SUFFIX: &str =
+    "山牧社辖城镇园景片小地全本该各省乡村农校矿街分市县区专灾库林湖郊老禁盲误治超集门城一两每";
+
+/// Chars that do not occur in the two-char names we accept from the body (function words,
+/// admin suffixes): "湾头镇在县委" must not yield 镇在县.
+const NOT_IN_NAME: &str = "在和与及对按照由向于的了为是将把被从镇乡村委府市县区、，";
+
+fn is_place_pair(two: &str) -> bool {
+    match two.chars().last() {
+        Some(c) => {
+            !NOT_NAME_BEFORE_SUFFIX.contains(c) && !two.chars().any(|c| NOT_IN_NAME.contains(c))
+        }
+        None => false,
+    }
+}
+
+fn char_span(text: &str, bstart: usize, bend: usize) -> Span {
+    let s = text[..bstart].chars().count();
+    (s, s + text[bstart..bend].chars().count())
+}
+
+/// Split a title's leading Han run into admin segments: each segment ends at 市/州/盟/县/区/旗/
+/// 乡/镇/街道 and is at least two chars long. Returns (segment char span in `line`, suffix kind).
+fn admin_segments(prefix: &str) -> Vec<(usize, usize, char)> {
+    let chars: Vec<char> = prefix.chars().collect();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let len = i + 1 - start;
+        if c == '街' && chars.get(i + 1) == Some(&'道') && len >= 2 {
+            out.push((start, i + 2, '街'));
+            start = i + 2;
+            i += 2;
+            continue;
+        }
+        if "市州盟县区旗乡镇".contains(c) && len >= 2 {
+            out.push((start, i + 1, c));
+            start = i + 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Find metadata. `title` holds the normalised title lines as (line text, char offset of the
+/// line in `text`); `text` is the whole normalised text.
+pub fn find(title: &[(String, usize)], text: &str) -> Metadata {
+    let mut md = Metadata::default();
+    for (line, off) in title {
+        if md.year.is_none() {
+            if let Some(c) = YEAR_IN_TITLE.captures(line) {
+                md.year = c[1].parse().ok();
+            }
+        }
+        let Some(m) = TITLE_PREFIX.find(line) else {
+            continue;
+        };
+        // Stop the admin run at words that begin the title proper.
+        let mut prefix = m.as_str();
+        for stop in ["关于", "法治", "年度", "人民政府", "党委", "政府"] {
+            if let Some(p) = prefix.find(stop) {
+                prefix = &prefix[..p];
+            }
+        }
+        let segs = admin_segments(prefix);
+        let Some(town_idx) = segs.iter().position(|s| "乡镇街".contains(s.2)) else {
+            continue;
+        };
+        if md.township.is_some() {
+            continue;
+        }
+        let (ts, te, _) = segs[town_idx];
+        md.township = Some((off + ts, off + te));
+        let above: Vec<_> = segs[..town_idx].to_vec();
+        match above.len() {
+            0 => {}
+            1 => {
+                let (s, e, k) = above[0];
+                if "县区旗".contains(k) {
+                    md.county = Some((off + s, off + e));
+                } else if "州盟".contains(k) {
+                    md.city = Some((off + s, off + e));
+                } else {
+                    // A lone 市 directly above a township is a county-level city.
+                    md.county = Some((off + s, off + e));
+                }
+            }
+            _ => {
+                let (cs, ce, _) = above[above.len() - 2];
+                let (ks, ke, _) = above[above.len() - 1];
+                md.city = Some((off + cs, off + ce));
+                md.county = Some((off + ks, off + ke));
+            }
+        }
+    }
+    if md.year.is_none() {
+        for c in YEAR_IN_BODY.captures_iter(text) {
+            if c.get(3).is_none() {
+                md.year = c[1].parse().ok();
+                break;
+            }
+        }
+    }
+    if md.township.is_none() {
+        for line in text.lines() {
+            if let Some(c) = TOWNSHIP_SIGNATURE.captures(line.trim()) {
+                if line.trim().chars().count() <= 16 {
+                    let lstart = line.as_ptr() as usize - text.as_ptr() as usize;
+                    let g = c.get(1).map(|g| (g.start(), g.end()));
+                    if let Some((s, e)) = g {
+                        let ws = lstart + (line.len() - line.trim_start().len());
+                        md.township = Some(char_span(text, ws + s, ws + e));
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    if md.township.is_none() {
+        if let Some(c) = TOWNSHIP_IN_BODY.captures(text) {
+            if let Some(g) = c.get(1) {
+                md.township = Some(char_span(text, g.start(), g.end()));
+            }
+        }
+    }
+    if md.county.is_none() {
+        md.county = first_name(&COUNTY_IN_BODY, text);
+    }
+    if md.city.is_none() {
+        md.city = first_name(&CITY_IN_BODY, text);
+    }
+    md
+}
+
+fn first_name(re: &Regex, text: &str) -> Option<Span> {
+    for c in re.captures_iter(text) {
+        let (Some(n), Some(suf)) = (c.get(1), c.get(2)) else {
+            continue;
+        };
+        if is_place_pair(n.as_str()) {
+            return Some(char_span(text, n.start(), suf.end()));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(
+        title: &[&str],
+        body: &str,
+    ) -> (Option<String>, Option<String>, Option<String>, Option<i32>) {
+        let mut text = String::new();
+        let mut t = Vec::new();
+        for l in title {
+            t.push((l.to_string(), text.chars().count()));
+            text.push_str(l);
+            text.push('\n');
+        }
+        text.push_str(body);
+        let md = find(&t, &text);
+        let get =
+            |s: Option<Span>| s.map(|(a, b)| text.chars().skip(a).take(b - a).collect::<String>());
+        (get(md.township), get(md.county), get(md.city), md.year)
+    }
+
+    #[test]
+    fn seed_title_lines() {
+        let r = names(
+            &["西宁市湟中区海子沟乡", "2024年法治政府建设情况报告"],
+            "海子沟乡人民政府\n2025年1月6日",
+        );
+        assert_eq!(
+            r,
+            (
+                Some("海子沟乡".into()),
+                Some("湟中区".into()),
+                Some("西宁市".into()),
+                Some(2024)
+            )
+        );
+    }
+
+    #[test]
+    fn county_and_city_from_body_when_title_lacks_them() {
+        let r = names(
+            &["湾头镇2024年法治政府建设情况报告"],
+            "2024年，湾头镇在县委、县政府的正确领导下，按照青岚市、白泉县法治政府建设工作部署。",
+        );
+        assert_eq!(
+            r,
+            (
+                Some("湾头镇".into()),
+                Some("白泉县".into()),
+                Some("青岚市".into()),
+                Some(2024)
+            )
+        );
+        let r = names(
+            &["柳坪县沙沟镇2024年法治政府建设工作情况报告"],
+            "在青岚市委、柳坪县委的坚强领导下",
+        );
+        assert_eq!(r.2, Some("青岚市".into()));
+        assert_eq!(r.1, Some("柳坪县".into()));
+    }
+}
