@@ -34,7 +34,7 @@ fn main() -> anyhow::Result<()> {
     })?;
     let files = store.ensure(&store.default_model(ModelRole::Encoder)?, false)?;
     let t0 = Instant::now();
-    let enc = Encoder::load(&files)?;
+    let enc = Encoder::load(&files)?; // f32 weights; TOWNSHIP_DIGEST_ENCODER_Q4=1 keeps Q4_0
     let load = t0.elapsed().as_secs_f64();
     let refs: Vec<&str> = sentences.iter().map(String::as_str).collect();
     let tokens: usize = refs
@@ -46,7 +46,8 @@ fn main() -> anyhow::Result<()> {
     let v = enc.embed(&refs, EmbedKind::Passage)?;
     let secs = t1.elapsed().as_secs_f64();
     println!(
-        "threads={} sentences={} tokens={} load={load:.2}s embed={secs:.2}s -> {:.1} sentences/s, {:.0} tokens/s (dim {})",
+        "q4={} threads={} sentences={} tokens={} load={load:.2}s embed={secs:.2}s -> {:.1} sentences/s, {:.0} tokens/s (dim {})",
+        std::env::var("TOWNSHIP_DIGEST_ENCODER_Q4").unwrap_or_else(|_| "0".into()),
         std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "default".into()),
         v.len(),
         tokens,

@@ -1,7 +1,533 @@
-//! `township-digest run`: orchestration of the pipeline, cache, lock, run.json, exit status.
-use crate::cli::{Globals, RunArgs};
-use crate::exit::Outcome;
+//! `township-digest run`: the pipeline's conductor. It owns scheduling (rayon across reports,
+//! the generator in sequence), the result cache that makes re-runs idempotent and resumable,
+//! the output-folder lock, `run.json` and the exit status. It does no text work itself.
 
-pub fn command(_globals: &Globals, _args: RunArgs) -> Outcome {
-    todo!("run")
+use crate::cli::{Globals, Mode, RunArgs};
+use crate::compare::{self, CompareInput};
+use crate::document::SourceDocument;
+use crate::exit::Outcome;
+use crate::models::encoder::Encoder;
+use crate::models::generator::Generator;
+use crate::models::{ModelFiles, ModelRole, ModelStore};
+use crate::normalize::NormalizedText;
+use crate::output::{write_atomic, write_json_atomic};
+use crate::read;
+use crate::report::ReportSummary;
+use crate::structure::{self, ReportStructure};
+use crate::summarise::{self, Prompts, ThemeIndex};
+use crate::themes::ThemeSet;
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Bump when a change to the code alters results, so cached reports are recomputed.
+const CACHE_VERSION: &str = "1";
+
+/// What happened to one input, as recorded in run.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputStatus {
+    pub source: String,
+    pub id: Option<String>,
+    /// `done`, `cached` or `failed`.
+    pub status: &'static str,
+    pub error: Option<String>,
+    pub warnings: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct ModelRecord {
+    role: &'static str,
+    name: String,
+    sha256: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize)]
+struct RunRecord {
+    version: &'static str,
+    mode: Mode,
+    models: Vec<ModelRecord>,
+    settings: BTreeMap<&'static str, serde_json::Value>,
+    timings: BTreeMap<&'static str, f64>,
+    inputs: Vec<InputStatus>,
+    digest: Option<String>,
+}
+
+/// One report that was read and parsed.
+struct Parsed {
+    id: String,
+    doc: SourceDocument,
+    normalized: NormalizedText,
+    structure: ReportStructure,
+}
+
+pub fn command(globals: &Globals, args: RunArgs) -> Outcome {
+    match run(globals, &args) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            Outcome::Fatal
+        }
+    }
+}
+
+/// Errors returned from here are fatal (exit 2); per-report failures are recorded and the run goes on.
+fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
+    let started = Instant::now();
+    let mut timings = BTreeMap::new();
+    let project = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let prompts_dir = args.prompts.clone().unwrap_or_else(|| project.join("prompts"));
+    let themes_path = args.themes.clone().unwrap_or_else(|| prompts_dir.join("themes.toml"));
+    let themes = ThemeSet::load(&themes_path)?;
+    let themes_sha = sha256_file(&themes_path)?;
+    let prompts = Prompts::load(&prompts_dir)?;
+
+    std::fs::create_dir_all(args.out.join("reports"))
+        .with_context(|| format!("cannot create output folder {}", args.out.display()))?;
+    let _lock = OutputLock::acquire(&args.out)?;
+
+    if let Some(jobs) = args.jobs {
+        // The global pool is only configurable once; a second call (tests in one process) is harmless.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build_global();
+    }
+
+    // Models first: a missing or corrupt model is a fatal error before any work is done.
+    let t = Instant::now();
+    let store = ModelStore::open(globals)?;
+    let encoder_name = match &args.encoder {
+        Some(n) => n.clone(),
+        None => store.default_model(ModelRole::Encoder)?,
+    };
+    let encoder_files = provision(&store, &encoder_name, !globals.quiet)?;
+    let encoder = Encoder::load(&encoder_files)
+        .with_context(|| format!("cannot load encoder model {encoder_name}"))?;
+    let generator_files: Option<ModelFiles> = match args.mode {
+        Mode::Fast => None,
+        Mode::Full => {
+            let name = match &args.generator {
+                Some(n) => n.clone(),
+                None => store.default_model(ModelRole::Generator)?,
+            };
+            Some(provision(&store, &name, !globals.quiet)?)
+        }
+    };
+    let mut generator = match &generator_files {
+        Some(files) => Some(
+            Generator::load(files)
+                .with_context(|| format!("cannot load generator model {}", files.name))?,
+        ),
+        None => None,
+    };
+    let index = ThemeIndex::build(&themes, &encoder)?;
+    timings.insert("load_models_s", t.elapsed().as_secs_f64());
+
+    // Read and parse every input in parallel; failures are recorded per file.
+    let t = Instant::now();
+    let (files, discover_errors) = read::discover(&args.inputs);
+    let mut statuses: Vec<InputStatus> = discover_errors
+        .iter()
+        .map(|e| failed(&e.path, None, e.reason.clone()))
+        .collect();
+    for e in &discover_errors {
+        tracing::error!("{e}");
+    }
+    let ids = assign_ids(&files);
+    let read_results: Vec<(PathBuf, String, std::result::Result<Parsed, String>)> = files
+        .par_iter()
+        .zip(ids.par_iter())
+        .map(|(path, id)| {
+            let r = read::read_document(path)
+                .map_err(|e| e.reason)
+                .map(|doc| {
+                    let structure = structure::parse(&doc);
+                    let normalized = NormalizedText::new(&doc.text);
+                    Parsed {
+                        id: id.clone(),
+                        doc,
+                        normalized,
+                        structure,
+                    }
+                });
+            (path.clone(), id.clone(), r)
+        })
+        .collect();
+    let mut parsed = Vec::new();
+    for (path, id, r) in read_results {
+        match r {
+            Ok(p) => parsed.push(p),
+            Err(reason) => {
+                tracing::error!("{}: {reason}", path.display());
+                statuses.push(failed(&path, Some(id), reason));
+            }
+        }
+    }
+    timings.insert("read_parse_s", t.elapsed().as_secs_f64());
+
+    // Cache keys: input bytes + models + prompts + themes + settings.
+    let mut model_records = vec![ModelRecord {
+        role: "encoder",
+        name: encoder_files.name.clone(),
+        sha256: encoder_files.sha256.clone(),
+    }];
+    if let Some(g) = &generator_files {
+        model_records.push(ModelRecord {
+            role: "generator",
+            name: g.name.clone(),
+            sha256: g.sha256.clone(),
+        });
+    }
+    let settings_key = format!(
+        "{CACHE_VERSION}|{}|{:?}|{}|{}|{}",
+        env!("CARGO_PKG_VERSION"),
+        args.mode,
+        serde_json::to_string(&model_records)?,
+        prompts.fingerprint(),
+        themes_sha
+    );
+    let cache = ResultCache::new(&args.out);
+    let progress = Progress::new(globals.quiet, parsed.len() as u64);
+
+    // Stage 1 (all modes): extractive summary, encoder only, rayon across reports.
+    let t = Instant::now();
+    let fast_results: Vec<(usize, std::result::Result<(ReportSummary, bool), String>)> = parsed
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let key = cache_key(&settings_key, &p.doc.sha256, &p.id);
+            if !args.no_cache {
+                if let Some(s) = cache.load(&p.id, &key) {
+                    progress.tick(&p.id, "cached");
+                    return (i, Ok((s, true)));
+                }
+            }
+            let r = summarise::summarise_fast(
+                &p.id, &p.doc, &p.structure, &themes, &index, &encoder, &prompts,
+            )
+            .map_err(|e| format!("{e:#}"));
+            if args.mode == Mode::Fast {
+                if let Ok(s) = &r {
+                    if let Err(e) = cache.store(&p.id, &key, s) {
+                        return (i, Err(format!("{e:#}")));
+                    }
+                    progress.tick(&p.id, "done");
+                }
+            }
+            (i, r.map(|s| (s, false)))
+        })
+        .collect();
+    timings.insert("summarise_fast_s", t.elapsed().as_secs_f64());
+
+    // Stage 2 (full mode): the generator, one report at a time. candle's quantized matmul
+    // already uses every core, and its pool serialises concurrent callers (MODELS.md), so one
+    // model instance in sequence gives the most reports per hour on 2 cores (BENCHMARKS.md).
+    let t = Instant::now();
+    let mut summaries: Vec<Option<ReportSummary>> = vec![None; parsed.len()];
+    for (i, r) in fast_results {
+        let p = &parsed[i];
+        match r {
+            Ok((s, true)) => {
+                statuses.push(ok_status(p, "cached", &s));
+                summaries[i] = Some(s);
+            }
+            Ok((s, false)) => match (&mut generator, args.mode) {
+                (Some(gen), Mode::Full) => {
+                    let key = cache_key(&settings_key, &p.doc.sha256, &p.id);
+                    let full = summarise::refine_full(
+                        s, &p.doc, &p.structure, &themes, &index, &encoder, gen, &prompts,
+                    )
+                    .map_err(|e| format!("{e:#}"))
+                    .and_then(|s| cache.store(&p.id, &key, &s).map(|_| s).map_err(|e| format!("{e:#}")));
+                    match full {
+                        Ok(s) => {
+                            progress.tick(&p.id, "done");
+                            statuses.push(ok_status(p, "done", &s));
+                            summaries[i] = Some(s);
+                        }
+                        Err(reason) => {
+                            tracing::error!("{}: {reason}", p.doc.source.display());
+                            statuses.push(failed(&p.doc.source, Some(p.id.clone()), reason));
+                        }
+                    }
+                }
+                _ => {
+                    statuses.push(ok_status(p, "done", &s));
+                    summaries[i] = Some(s);
+                }
+            },
+            Err(reason) => {
+                tracing::error!("{}: {reason}", p.doc.source.display());
+                statuses.push(failed(&p.doc.source, Some(p.id.clone()), reason));
+            }
+        }
+    }
+    progress.finish();
+    timings.insert("summarise_full_s", t.elapsed().as_secs_f64());
+
+    // Reports from earlier runs over other inputs would otherwise sit beside this run's.
+    let current: BTreeSet<&str> = parsed.iter().map(|p| p.id.as_str()).collect();
+    cache.remove_stale(&current);
+
+    // Compare and render over every report that succeeded.
+    let t = Instant::now();
+    let done: Vec<(&Parsed, &ReportSummary)> = parsed
+        .iter()
+        .zip(summaries.iter())
+        .filter_map(|(p, s)| s.as_ref().map(|s| (p, s)))
+        .collect();
+    let mut digest_error = None;
+    if !done.is_empty() {
+        let inputs: Vec<CompareInput> = done
+            .iter()
+            .map(|(p, s)| CompareInput {
+                summary: s,
+                text: &p.normalized.text,
+            })
+            .collect();
+        let reports: Vec<ReportSummary> = done.iter().map(|(_, s)| (*s).clone()).collect();
+        let result = compare::compare(&inputs, &themes, &encoder, generator.as_mut(), &prompts_dir)
+            .and_then(|digest| crate::render::write_digest(&args.out, &digest, &reports, &themes));
+        if let Err(e) = result {
+            tracing::error!("digest: {e:#}");
+            digest_error = Some(format!("{e:#}"));
+        }
+    }
+    timings.insert("compare_render_s", t.elapsed().as_secs_f64());
+    timings.insert("total_s", started.elapsed().as_secs_f64());
+
+    statuses.sort_by(|a, b| a.source.cmp(&b.source));
+    let n_failed = statuses.iter().filter(|s| s.status == "failed").count();
+    let n_ok = statuses.len() - n_failed;
+    let mut settings = BTreeMap::new();
+    settings.insert("inputs", serde_json::json!(args.inputs));
+    settings.insert("themes", serde_json::json!(themes_path));
+    settings.insert("themes_sha256", serde_json::json!(themes_sha));
+    settings.insert("prompts", serde_json::json!(prompts_dir));
+    settings.insert("prompts_fingerprint", serde_json::json!(prompts.fingerprint()));
+    settings.insert("jobs", serde_json::json!(args.jobs.unwrap_or_else(rayon::current_num_threads)));
+    settings.insert("cache", serde_json::json!(!args.no_cache));
+    let record = RunRecord {
+        version: env!("CARGO_PKG_VERSION"),
+        mode: args.mode,
+        models: model_records,
+        settings,
+        timings,
+        inputs: statuses,
+        digest: digest_error.clone(),
+    };
+    write_json_atomic(&args.out.join("run.json"), &record)?;
+    tracing::info!(
+        "{n_ok} report(s) done, {n_failed} failed; output in {}",
+        args.out.display()
+    );
+    Ok(if n_ok == 0 {
+        if n_failed == 0 {
+            eprintln!("error: no report files (.txt .md .html .htm .docx .pdf) found in the inputs");
+        }
+        Outcome::Fatal
+    } else if n_failed > 0 || digest_error.is_some() {
+        Outcome::Partial
+    } else {
+        Outcome::Success
+    })
+}
+
+/// A model absent from the models folder is fetched (first use); one that is present but fails
+/// its checks is a fatal error, never silently replaced: a tampered or truncated file is
+/// something the operator must see.
+fn provision(store: &ModelStore, name: &str, progress: bool) -> Result<ModelFiles> {
+    let dir = store.model_dir(name);
+    let present = std::fs::read_dir(&dir)
+        .map(|mut entries| entries.next().is_some())
+        .unwrap_or(false);
+    if present {
+        store.locate(name).with_context(|| {
+            format!(
+                "model `{name}` in {} is damaged or incomplete; run `township-digest models fetch {name}` to fetch it again",
+                dir.display()
+            )
+        })
+    } else {
+        tracing::info!("model `{name}` is not in {} yet: fetching it", store.dir().display());
+        store.ensure(name, progress)
+    }
+}
+
+fn failed(path: &Path, id: Option<String>, reason: String) -> InputStatus {
+    InputStatus {
+        source: path.display().to_string(),
+        id,
+        status: "failed",
+        error: Some(reason),
+        warnings: 0,
+    }
+}
+
+fn ok_status(p: &Parsed, status: &'static str, s: &ReportSummary) -> InputStatus {
+    InputStatus {
+        source: p.doc.source.display().to_string(),
+        id: Some(p.id.clone()),
+        status,
+        error: None,
+        warnings: s.warnings.len(),
+    }
+}
+
+/// Stable, unique ids: the file stem (characters safe in file names), with a short hash of the
+/// path appended when two inputs share a stem.
+pub fn assign_ids(files: &[PathBuf]) -> Vec<String> {
+    let stems: Vec<String> = files
+        .iter()
+        .map(|p| {
+            let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let clean: String = stem
+                .chars()
+                .map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+                .collect();
+            if clean.is_empty() { "report".to_string() } else { clean }
+        })
+        .collect();
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in &stems {
+        *counts.entry(s.as_str()).or_default() += 1;
+    }
+    stems
+        .iter()
+        .zip(files)
+        .map(|(s, p)| {
+            if counts[s.as_str()] > 1 {
+                let h = hex::encode(Sha256::digest(p.to_string_lossy().as_bytes()));
+                format!("{s}-{}", &h[..8])
+            } else {
+                s.clone()
+            }
+        })
+        .collect()
+}
+
+fn cache_key(settings_key: &str, input_sha: &str, id: &str) -> String {
+    hex::encode(Sha256::digest(format!("{settings_key}|{input_sha}|{id}").as_bytes()))
+}
+
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+/// `reports/<id>.json` doubles as the cache: `.cache/<id>.key` holds the key it was computed
+/// under, written after the report itself, so a kill between the two only costs a recompute.
+struct ResultCache {
+    reports: PathBuf,
+    keys: PathBuf,
+}
+
+impl ResultCache {
+    fn new(out: &Path) -> Self {
+        ResultCache {
+            reports: out.join("reports"),
+            keys: out.join(".cache"),
+        }
+    }
+
+    fn load(&self, id: &str, key: &str) -> Option<ReportSummary> {
+        let stored = std::fs::read_to_string(self.keys.join(format!("{id}.key"))).ok()?;
+        if stored.trim() != key {
+            return None;
+        }
+        let bytes = std::fs::read(self.reports.join(format!("{id}.json"))).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    fn store(&self, id: &str, key: &str, summary: &ReportSummary) -> Result<()> {
+        write_json_atomic(&self.reports.join(format!("{id}.json")), summary)?;
+        write_atomic(&self.keys.join(format!("{id}.key")), key.as_bytes())
+    }
+
+    fn remove_stale(&self, current: &BTreeSet<&str>) {
+        for dir in [&self.reports, &self.keys] {
+            let Ok(entries) = std::fs::read_dir(dir) else { continue };
+            for e in entries.flatten() {
+                let path = e.path();
+                let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+                if let Some(stem) = stem {
+                    if !current.contains(stem.as_str()) {
+                        tracing::info!("removing {} (not among this run's inputs)", path.display());
+                        let _ = std::fs::remove_file(&path);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An exclusive lock on the output folder for the whole run: a second run into the same folder
+/// refuses instead of interleaving writes. The OS releases it if we are killed.
+struct OutputLock {
+    _file: std::fs::File,
+}
+
+impl OutputLock {
+    fn acquire(out: &Path) -> Result<OutputLock> {
+        let path = out.join(".lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot create lock file {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(OutputLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "another township-digest run is writing into {} (lock {} is held); wait for it to finish",
+                out.display(),
+                path.display()
+            ),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(e).with_context(|| format!("cannot lock {}", path.display()))
+            }
+        }
+    }
+}
+
+/// Progress: a bar on a terminal, log lines otherwise, nothing with --quiet.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    quiet: bool,
+}
+
+impl Progress {
+    fn new(quiet: bool, total: u64) -> Progress {
+        use std::io::IsTerminal;
+        let bar = if !quiet && std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new(total);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} summarising [{bar:30}] {pos}/{len} reports, ETA {eta} {msg}",
+            ) {
+                bar.set_style(style);
+            }
+            Some(bar)
+        } else {
+            None
+        };
+        Progress { bar, quiet }
+    }
+
+    fn tick(&self, id: &str, what: &str) {
+        match &self.bar {
+            Some(bar) => {
+                bar.inc(1);
+                bar.set_message(id.to_string());
+            }
+            None if !self.quiet => tracing::info!("{id}: {what}"),
+            None => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }

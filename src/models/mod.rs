@@ -6,6 +6,7 @@ pub mod encoder;
 pub mod fetch;
 pub mod generator;
 pub mod manifest;
+pub mod qbert;
 
 use crate::cli::{Globals, ModelsCommand};
 use crate::exit::Outcome;

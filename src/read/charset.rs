@@ -8,7 +8,7 @@
 //! Line endings are normalised (`\r\n` and lone `\r` → `\n`): that normalised string IS the
 //! decoded source text every offset refers to.
 
-use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8};
+use encoding_rs::{Encoding, BIG5, GB18030, GBK, UTF_16BE, UTF_16LE, UTF_8};
 
 /// Largest share of U+FFFD replacement chars (per decoded char) still accepted as text.
 const MAX_REPLACEMENT_SHARE: f64 = 0.01;
@@ -36,17 +36,30 @@ pub fn decode_with_hint(
     } else {
         let enc = match hint {
             Some(e) if e != UTF_8 && e != UTF_16LE && e != UTF_16BE => e,
-            _ => {
-                let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
-                det.feed(bytes, true);
-                det.guess(None, chardetng::Utf8Detection::Allow)
-            }
+            _ => guess_encoding(bytes),
         };
         let (cow, _, _) = enc.decode(bytes);
         (cow.into_owned(), enc)
     };
     check_plausible_text(&text)?;
     Ok((normalize_newlines(text), enc.name()))
+}
+
+/// chardetng's guess; reports are Chinese, so when it guesses a non-Chinese legacy encoding
+/// (which can happen on short files) but the bytes are well-formed GBK, GBK wins.
+fn guess_encoding(bytes: &[u8]) -> &'static Encoding {
+    let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    det.feed(bytes, true);
+    let guess = det.guess(None, chardetng::Utf8Detection::Allow);
+    if guess == GBK || guess == GB18030 || guess == BIG5 {
+        return guess;
+    }
+    let (_, malformed) = GBK.decode_without_bom_handling(bytes);
+    if malformed {
+        guess
+    } else {
+        GBK
+    }
 }
 
 /// Refuse decoded text that is really binary content or the wrong encoding.
@@ -103,6 +116,15 @@ mod tests {
         let (t, enc) = decode_text(&bytes).unwrap();
         assert_eq!(t, src);
         assert!(enc == "GBK" || enc == "gb18030", "{enc}");
+    }
+
+    #[test]
+    fn short_gbk_is_not_taken_for_a_western_encoding() {
+        for src in ["乡", "红崖乡", "法治政府建设", "2024年"] {
+            let (bytes, _, _) = encoding_rs::GBK.encode(src);
+            let (t, _) = decode_text(&bytes).unwrap();
+            assert_eq!(t, src);
+        }
     }
 
     #[test]

@@ -69,10 +69,11 @@ pub fn paragraphs(xml: &str) -> Result<String, String> {
                 _ => {}
             },
             Event::Text(t) if in_text && fallback_depth == 0 => {
-                let s = t.unescape().map_err(|e| {
-                    format!("not a valid .docx (bad text in word/document.xml: {e})")
-                })?;
-                para.push_str(&s);
+                // An unknown entity should not lose the whole document: keep the raw text.
+                match t.unescape() {
+                    Ok(s) => para.push_str(&s),
+                    Err(_) => para.push_str(&String::from_utf8_lossy(&t)),
+                }
             }
             Event::CData(t) if in_text && fallback_depth == 0 => {
                 para.push_str(&String::from_utf8_lossy(&t));

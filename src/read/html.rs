@@ -126,21 +126,37 @@ pub fn extract_text(markup: &str) -> String {
     let root = content_root(&doc);
     let mut out = Writer::default();
     if let Some(root) = root {
-        // The page title (<h1>) often stands outside the content container.
-        if let Ok(h1) = Selector::parse("h1") {
-            if let Some(title) = doc
-                .select(&h1)
-                .find(|h| !is_skipped_anywhere(*h) && !is_descendant(*h, root))
-            {
-                walk(title, &mut out);
-                out.newline();
-            }
+        // The page title often stands outside the content container: put it first unless
+        // the container has its own <h1>.
+        if let Some(title) = outside_title(&doc, root) {
+            walk(title, &mut out);
+            out.newline();
         }
         walk(root, &mut out);
     } else {
         walk(doc.root_element(), &mut out);
     }
     out.finish()
+}
+
+/// Selectors of a page title, most specific first.
+const TITLE_SELECTORS: &[&str] = &["h1", ".article-title", ".article_title", "#title", ".title"];
+
+fn outside_title<'a>(doc: &'a Html, root: ElementRef<'a>) -> Option<ElementRef<'a>> {
+    if let Ok(h1) = Selector::parse("h1") {
+        if root.select(&h1).next().is_some() {
+            return None;
+        }
+    }
+    TITLE_SELECTORS.iter().find_map(|sel| {
+        let selector = Selector::parse(sel).ok()?;
+        doc.select(&selector).find(|h| {
+            !is_skipped_anywhere(*h)
+                && !is_descendant(*h, root)
+                && !is_descendant(root, *h)
+                && h.text().any(|t| t.chars().any(|c| !c.is_whitespace()))
+        })
+    })
 }
 
 fn content_root(doc: &Html) -> Option<ElementRef<'_>> {
@@ -246,7 +262,15 @@ impl Writer {
     }
 }
 
+/// Nesting depth beyond which an element's text is taken flat (no recursion), so that a
+/// pathological page cannot overflow the stack.
+const MAX_DEPTH: usize = 200;
+
 fn walk(e: ElementRef<'_>, out: &mut Writer) {
+    walk_at(e, out, 0)
+}
+
+fn walk_at(e: ElementRef<'_>, out: &mut Writer, depth: usize) {
     if is_chrome(e) {
         return;
     }
@@ -254,15 +278,21 @@ fn walk(e: ElementRef<'_>, out: &mut Writer) {
     if block {
         out.newline();
     }
-    for child in e.children() {
-        match child.value() {
-            Node::Text(t) => out.text(t),
-            Node::Element(_) => {
-                if let Some(ce) = ElementRef::wrap(child) {
-                    walk(ce, out);
+    if depth >= MAX_DEPTH {
+        for t in e.text() {
+            out.text(t);
+        }
+    } else {
+        for child in e.children() {
+            match child.value() {
+                Node::Text(t) => out.text(t),
+                Node::Element(_) => {
+                    if let Some(ce) = ElementRef::wrap(child) {
+                        walk_at(ce, out, depth + 1);
+                    }
                 }
+                _ => {}
             }
-            _ => {}
         }
     }
     if block {
@@ -288,6 +318,19 @@ mod tests {
             t,
             "红崖乡2024年法治政府建设情况报告\n一、工作开展情况\n一是加强组织领导。\n"
         );
+    }
+
+    #[test]
+    fn title_inside_the_container_is_not_repeated() {
+        let html = "<h1>站点名称</h1><article><h1>报告标题</h1><p>正文。</p></article>";
+        assert_eq!(extract_text(html), "报告标题\n正文。\n");
+    }
+
+    #[test]
+    fn deeply_nested_markup_does_not_overflow_the_stack() {
+        let depth = 3_000; // > MAX_DEPTH; html5ever itself is quadratic in depth, keep it small
+        let html = format!("{}红崖乡{}", "<div>".repeat(depth), "</div>".repeat(depth));
+        assert_eq!(extract_text(&html), "红崖乡\n");
     }
 
     #[test]

@@ -6,6 +6,11 @@
 //! layer, see [`pdf`]). The decoded text has `\n` line endings; for html/docx/pdf it holds one
 //! paragraph per line. That text is the source every offset refers to.
 //!
+//! The content wins over a lying extension: a PDF, a zip (docx) or an HTML page saved as
+//! `.txt` is read as what it is (`SourceDocument.format` tells which); an old binary `.doc`
+//! gets its own error. Files over [`MAX_FILE_BYTES`] are refused from their metadata, before
+//! any read.
+//!
 //! Every failure is a [`ReadError`] naming the file; no input makes the reader panic.
 
 pub mod charset;
@@ -175,6 +180,7 @@ pub fn read_document(path: &Path) -> Result<SourceDocument, ReadError> {
         return Err(err("empty file".to_string()));
     }
     let sha256 = hex::encode(Sha256::digest(&bytes));
+    let format = sniff_format(&bytes, format).map_err(err)?;
     let (text, encoding) = match format {
         Format::Txt | Format::Md => {
             let (t, e) = charset::decode_text(&bytes).map_err(err)?;
@@ -197,6 +203,40 @@ pub fn read_document(path: &Path) -> Result<SourceDocument, ReadError> {
         encoding,
         text,
     })
+}
+
+/// The format the bytes really are, when the extension lies: a PDF, a Word document or an
+/// HTML page saved under another report extension is read as what it is; an old binary Word
+/// `.doc` (OLE2) gets a specific error.
+fn sniff_format(bytes: &[u8], by_extension: Format) -> Result<Format, String> {
+    const OLE2: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    if bytes.starts_with(b"%PDF-") {
+        return Ok(Format::Pdf);
+    }
+    if bytes.starts_with(OLE2) {
+        return Err(
+            "an old binary Word .doc (or other OLE2 office) file, which is not supported: save it as .docx"
+                .to_string(),
+        );
+    }
+    if bytes.starts_with(b"PK\x03\x04") {
+        return Ok(Format::Docx);
+    }
+    if matches!(by_extension, Format::Txt | Format::Md) {
+        let head: Vec<u8> = bytes
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(bytes)
+            .iter()
+            .copied()
+            .skip_while(|b| b.is_ascii_whitespace())
+            .take(15)
+            .map(|b| b.to_ascii_lowercase())
+            .collect();
+        if head.starts_with(b"<!doctype html") || head.starts_with(b"<html") {
+            return Ok(Format::Html);
+        }
+    }
+    Ok(by_extension)
 }
 
 /// The file's bytes, refusing (from metadata, before reading) anything over MAX_FILE_BYTES.

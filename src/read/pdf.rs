@@ -40,20 +40,29 @@ pub fn read_pdf(bytes: &[u8]) -> Result<String, String> {
         pdf_extract::extract_text_from_mem(bytes)
     }));
     QUIET_PANICS.with(|q| q.set(false));
-    let raw =
-        match result {
-            Ok(Ok(text)) => text,
-            Ok(Err(e)) => return Err(format!("cannot read PDF: {e}")),
-            Err(_) => return Err(
-                "cannot read PDF: the PDF library failed on this file (unsupported or corrupt PDF)"
-                    .to_string(),
-            ),
-        };
+    let raw = match result {
+        Ok(Ok(text)) => text,
+        Ok(Err(e)) => return Err(format!("cannot read PDF: {e}")),
+        Err(payload) => return Err(panic_reason(payload.as_ref())),
+    };
     let text = join_broken_lines(&raw);
     if text.trim().is_empty() {
         return Err(NO_TEXT_LAYER.to_string());
     }
     Ok(text)
+}
+
+/// The error for a PDF the library panicked on, with the panic message when there is one.
+fn panic_reason(payload: &(dyn std::any::Any + Send)) -> String {
+    let detail = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .map(|s| format!(": {}", s.chars().take(200).collect::<String>()))
+        .unwrap_or_default();
+    format!(
+        "cannot read PDF: the PDF library failed on this file (unsupported or corrupt PDF{detail})"
+    )
 }
 
 /// Chars that end a sentence or clause: a line ending with one is not joined to the next.

@@ -177,16 +177,25 @@ pub fn find(text: &str) -> Vec<RawFigure> {
             }
             // 一次/一轮 etc. are excluded above; 三中全会-like words have no unit.
         }
+        // 十四五期间, 3场所: the unit char starts another word.
+        if ["期间", "场所", "人员", "名单", "家庭", "所有", "次日"]
+            .iter()
+            .any(|w| w.starts_with(unit) && after.starts_with(&w[unit.len()..]))
+        {
+            continue;
+        }
+        let mut counted_noun = None;
         if unit == "个" {
             if let Some(noun) = COUNTED_AFTER_GE.iter().find(|n| after.starts_with(**n)) {
                 end += noun.chars().count();
+                counted_noun = Some(noun.to_string());
             }
         }
         // A following digit means the unit char was part of something else (e.g. 3月15).
         if chars.get(end).is_some_and(|c| c.is_ascii_digit()) {
             continue;
         }
-        let counts = counted_phrase(&chars, start, end);
+        let counts = counted_noun.unwrap_or_else(|| counted_phrase(&chars, start, end));
         out.push(RawFigure { start, end, counts });
     }
     out
@@ -342,7 +351,10 @@ mod tests {
             ["95.5%", "近四成", "不少于5名", "1.2万份", "8万元"]
         );
         assert_eq!(texts("开展法治宣讲三场次"), ["三场次"]);
-        assert_eq!(texts("千家万户，两个维护，一张桌子"), Vec::<String>::new());
+        assert_eq!(
+            texts("千家万户，两个维护，一张桌子，十四五期间"),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
@@ -363,6 +375,7 @@ mod tests {
         assert_eq!(find(t)[0].counts, "法律宣讲活动");
         let t = "8名班子成员在年终述职时同步进行述法";
         assert_eq!(find(t)[0].counts, "班子成员");
+        assert_eq!(find("完成了21个村的聘用工作")[0].counts, "村");
         let t = "开展集中宣讲和法律咨询活动共36场次";
         assert_eq!(find(t)[0].counts, "集中宣讲和法律咨询活动");
     }

@@ -37,7 +37,8 @@ fn re(p: &str) -> Regex {
 
 const CN: &str = "[一二三四五六七八九十]{1,3}";
 
-static H1: Lazy<Regex> = Lazy::new(|| re(&format!(r"^{CN}\s*[、.]")));
+static H1: Lazy<Regex> =
+    Lazy::new(|| re(&format!(r"^{CN}\s*[、.]|^第{CN}(部分|章|节)\s*[、.：:]?")));
 static H2: Lazy<Regex> = Lazy::new(|| re(&format!(r"^[（(]\s*{CN}\s*[）)]")));
 static H3: Lazy<Regex> = Lazy::new(|| re(r"^\d{1,2}\s*[、.](?:[^\d]|$)"));
 static H4: Lazy<Regex> = Lazy::new(|| re(r"^[（(]\s*\d{1,2}\s*[）)]"));
@@ -46,6 +47,10 @@ static PROBLEM_TITLE: Lazy<Regex> = Lazy::new(|| {
     re(
         r"存在(的)?(主要)?(问题|不足|短板|困难|差距|薄弱)|(问题|不足|短板|困难)(和|与|及|、)(不足|困难|短板|原因|差距|问题|挑战)|不足之处|短板|薄弱环节|^(主要)?问题$|面临的(问题|困难|挑战)|^(问题|不足)(和|与)",
     )
+});
+/// Achievement titles that use problem words for what was fixed (补短板, 解决…问题).
+static FIXING_TITLE: Lazy<Regex> = Lazy::new(|| {
+    re(r"补(齐|强)?短板|强弱项|聚焦短板|补强|破解|解决.{0,8}(问题|困难)|化解.{0,8}(问题|困难)")
 });
 static PLAN_TITLE: Lazy<Regex> = Lazy::new(|| {
     re(
@@ -71,6 +76,9 @@ static PLAN_OPENER: Lazy<Regex> = Lazy::new(|| {
         r"^(下一步|今后|接下来|下阶段|下一阶段|针对(上述|以上|这些)(问题|不足))|(工作)?(打算|计划|思路|安排)(如下|是)|(重点|着力)(做好|抓好)以下|将(重点|着力)(做好|抓好|从以下)",
     )
 });
+static ITEM_START: Lazy<Regex> =
+    Lazy::new(|| re(r"^([一二三四五六七八九十]是|[（(]?[一二三四五六七八九十\d]{1,3}[）)、.])"));
+static REPORT_FOLLOWS: Lazy<Regex> = Lazy::new(|| re(r"^现将.{0,16}(报告|汇报)如下"));
 /// Clause boundaries inside an item where a plan starts (split there).
 static INLINE_PLAN: Lazy<Regex> =
     Lazy::new(|| re(r"[，,；;](下一步|今后|为此|对此|针对(此|这|上述))"));
@@ -82,7 +90,7 @@ static PROBLEM_CUE: Lazy<Regex> = Lazy::new(|| {
 });
 static PLAN_CUE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"^([一二三四五六七八九十]是|[（(]?[一二三四五六七八九十\d]+[）)、.]?)?(我(乡|镇|们|街道)?)?(将|要|计划|拟|下一步|继续|持续|进一步|加强|加大|建立|健全|完善|争取|推动|推进|推行|确保|力争|着力|深化|提升|注重|督促|积极|制定|组织|开展|强化|打造|扩大|丰富|严格|出台|落实|实行|加快|探索|引导|优化)",
+        r"^([一二三四五六七八九十]是|[（(]?[一二三四五六七八九十\d]+[）)、.]?)?(我(乡|镇|们|街道)?)?(将|要|计划|拟|下一步|继续|持续|进一步|加强|加大|建立|健全|完善|争取|推动|推进|推行|确保|力争|着力|深化|提升|注重|督促|积极|制定|组织|开展|强化|打造|扩大|丰富|严格|出台|落实|实行|加快|探索|引导|优化|针对|围绕|聚焦|坚持|拓展|拓宽|大力|全面|主动|及时|定期|充分|结合|创新|规范|用好|发挥|提高|增加|配齐|充实|补齐)",
     )
 });
 
@@ -109,6 +117,15 @@ fn heading_level(line: &str) -> Option<(u8, usize)> {
     None
 }
 
+/// A short unnumbered line that names a problems/plans/responsibility section
+/// ("存在的问题和不足", "下一步工作打算") opens a top-level section.
+fn unnumbered_heading(line: &str) -> Option<(u8, usize)> {
+    let short = line.chars().count() <= 24;
+    let sentence_like = line.contains(['。', '，', '；', ',', ';']);
+    (short && !sentence_like && classify_title(line.trim_end_matches(['：', ':'])).is_some())
+        .then_some((1, 0))
+}
+
 /// The title part of a heading line: up to the first 。 (or the whole line).
 fn heading_title(line: &str, marker: usize) -> String {
     let rest: String = line.chars().skip(marker).collect();
@@ -117,7 +134,7 @@ fn heading_title(line: &str, marker: usize) -> String {
 }
 
 fn classify_title(title: &str) -> Option<Kind> {
-    let p = PROBLEM_TITLE.is_match(title);
+    let p = PROBLEM_TITLE.is_match(title) && !FIXING_TITLE.is_match(title);
     let n = PLAN_TITLE.is_match(title);
     if RESPONSIBILITY_TITLE.is_match(title) {
         Some(Kind::Responsibility)
@@ -236,7 +253,7 @@ pub fn sentences(chars: &[char], lines: &[(usize, usize)], title_lines: usize) -
             continue;
         }
         let mut heading_only = false;
-        if let Some((lvl, marker)) = heading_level(&line) {
+        if let Some((lvl, marker)) = heading_level(&line).or_else(|| unnumbered_heading(&line)) {
             let title = heading_title(&line, marker);
             while stack.last().is_some_and(|t| t.0 >= lvl) {
                 stack.pop();
@@ -345,6 +362,16 @@ fn decide(k: Kind, t: &str, plan_mode: &mut bool, problem_mode: &mut bool) -> Ro
         Kind::Responsibility => Role::Responsibility,
         Kind::Problems | Kind::Mixed => {
             if *plan_mode {
+                // In a problems section a plan clause ends with its item: the next item that
+                // states a problem (二是…不足) is a shortcoming again.
+                if k == Kind::Problems
+                    && ITEM_START.is_match(t)
+                    && PROBLEM_CUE.is_match(t)
+                    && !PLAN_CUE.is_match(t)
+                {
+                    *plan_mode = false;
+                    return Role::Shortcomings;
+                }
                 return Role::Plans;
             }
             if PLAN_OPENER.is_match(t) || PLAN_OPENER.is_match(body) {
@@ -357,6 +384,12 @@ fn decide(k: Kind, t: &str, plan_mode: &mut bool, problem_mode: &mut bool) -> Ro
             Role::Shortcomings
         }
         Kind::Achievements | Kind::Preamble => {
+            if REPORT_FOLLOWS.is_match(t) {
+                // "现将有关情况报告如下": ends any problems passage of the opening paragraph.
+                *problem_mode = false;
+                *plan_mode = false;
+                return kind_role(k);
+            }
             if *problem_mode {
                 if *plan_mode {
                     return Role::Plans;
@@ -439,6 +472,61 @@ mod tests {
         assert_eq!(role_of(&rs, "2025年1月6日"), Role::Other);
         assert_eq!(role_of(&rs, "2024年法治政府建设情况报告"), Role::Other);
         assert_eq!(role_of(&rs, "扎实推进"), Role::Preamble);
+    }
+
+    #[test]
+    fn preamble_admitting_problems_does_not_swallow_the_report_line() {
+        let rs = roles("2024年，我镇取得积极成效，但仍存在一些问题和不足。现将有关情况报告如下。\n第一部分 主要工作\n开展宣讲10场。");
+        assert_eq!(role_of(&rs, "但仍存在"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "现将有关情况"), Role::Preamble);
+        assert_eq!(role_of(&rs, "开展宣讲"), Role::Achievements);
+    }
+
+    #[test]
+    fn plan_sentence_inside_a_problems_section_ends_with_its_item() {
+        let rs = roles("一、工作成效\n开展宣讲10场。\n二、存在问题\n一是调解员能力不足。下一步将组织专题培训。\n二是经费紧张，资料偏少。");
+        assert_eq!(role_of(&rs, "调解员能力不足"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "组织专题培训"), Role::Plans);
+        assert_eq!(role_of(&rs, "经费紧张"), Role::Shortcomings);
+    }
+
+    #[test]
+    fn unnumbered_section_titles_open_sections() {
+        let rs = roles(
+            "全年开展宣讲10场。\n存在的问题和不足\n普法形式单一。\n下一步工作打算\n丰富普法形式。",
+        );
+        assert_eq!(role_of(&rs, "开展宣讲"), Role::Preamble);
+        assert_eq!(role_of(&rs, "普法形式单一"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "丰富普法形式"), Role::Plans);
+    }
+
+    #[test]
+    fn achievement_titles_about_fixing_weak_points_stay_achievements() {
+        let rs = roles("一、主要工作\n（一）补短板强弱项，推进依法行政。全年办理案件9件。\n（二）解决群众急难愁盼问题。开展宣讲10场。\n二、存在的不足\n经费紧张。");
+        assert_eq!(role_of(&rs, "全年办理案件"), Role::Achievements);
+        assert_eq!(role_of(&rs, "开展宣讲"), Role::Achievements);
+        assert_eq!(role_of(&rs, "经费紧张"), Role::Shortcomings);
+    }
+
+    #[test]
+    fn problems_in_the_last_paragraph_of_an_achievements_section_then_plans_section() {
+        let rs = roles(concat!(
+            "青岚市柳坪县石门乡2024年法治政府建设工作总结\n",
+            "2024年以来，石门乡坚持依法行政。现将有关情况报告如下：\n",
+            "一、主要做法和成效\n",
+            "（一）强化普法宣传。开展普法宣传活动25场次，覆盖群众近四成。\n",
+            "（二）化解矛盾纠纷。受理纠纷20起，全部化解。\n",
+            "成绩虽然明显，但也要清醒看到：一是村级法律顾问进村次数偏少；二是执法人员数量不足，专业素质有待提高。\n",
+            "二、下一步工作安排\n",
+            "一是建立法律顾问坐班制度。二是组织执法人员培训。\n",
+        ));
+        assert_eq!(role_of(&rs, "开展普法宣传活动25场次"), Role::Achievements);
+        assert_eq!(role_of(&rs, "受理纠纷20起"), Role::Achievements);
+        assert_eq!(role_of(&rs, "但也要清醒看到"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "进村次数偏少"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "执法人员数量不足"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "坐班制度"), Role::Plans);
+        assert_eq!(role_of(&rs, "组织执法人员培训"), Role::Plans);
     }
 
     #[test]

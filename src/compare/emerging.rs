@@ -1,0 +1,241 @@
+//! Emerging problems: shortcomings with theme `other`, clustered by meaning (encoder
+//! embeddings, average-linkage agglomerative clustering with a cosine threshold). Clusters
+//! shared by two or more reports become `emerging` entries.
+
+use super::{CompareInput, EmergingEntry, QuoteRef};
+use crate::models::encoder::{cosine, EmbedKind, Encoder};
+use crate::models::generator::{ChatMessage, GenerateOptions, Generator};
+use crate::report::OTHER_THEME;
+use anyhow::{Context, Result};
+use std::path::Path;
+
+/// Average cosine similarity above which two clusters merge.
+pub const MERGE_THRESHOLD: f32 = 0.88;
+
+/// The label template file in the prompts folder; `{quotes}` is replaced by the quotes.
+pub const LABEL_TEMPLATE: &str = "emerging_label.txt";
+
+struct Item {
+    report: String,
+    quote: String,
+}
+
+/// Average-linkage agglomerative clustering over unit vectors; deterministic (ties go to the
+/// lowest indices). Returns clusters as sorted member index lists, ordered by first member.
+pub fn cluster(vectors: &[Vec<f32>], threshold: f32) -> Vec<Vec<usize>> {
+    let n = vectors.len();
+    let mut sim = vec![vec![0f32; n]; n];
+    for i in 0..n {
+        for j in 0..n {
+            sim[i][j] = cosine(&vectors[i], &vectors[j]);
+        }
+    }
+    let mut clusters: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
+    loop {
+        let mut best: Option<(usize, usize, f32)> = None;
+        for a in 0..clusters.len() {
+            for b in a + 1..clusters.len() {
+                let mut total = 0f32;
+                for &i in &clusters[a] {
+                    for &j in &clusters[b] {
+                        total += sim[i][j];
+                    }
+                }
+                let avg = total / (clusters[a].len() * clusters[b].len()) as f32;
+                if avg >= threshold && best.is_none_or(|(_, _, s)| avg > s) {
+                    best = Some((a, b, avg));
+                }
+            }
+        }
+        let Some((a, b, _)) = best else { break };
+        let moved = clusters.remove(b);
+        clusters[a].extend(moved);
+        clusters[a].sort_unstable();
+    }
+    clusters.sort_by_key(|c| c[0]);
+    clusters
+}
+
+/// Index (into `members`) of the member with the highest mean similarity to the others.
+fn central(members: &[usize], vectors: &[Vec<f32>]) -> usize {
+    let mut best = (0usize, f32::MIN);
+    for (k, &i) in members.iter().enumerate() {
+        let s: f32 = members
+            .iter()
+            .map(|&j| cosine(&vectors[i], &vectors[j]))
+            .sum();
+        if s > best.1 {
+            best = (k, s);
+        }
+    }
+    best.0
+}
+
+pub(super) fn emerging(
+    inputs: &[CompareInput],
+    encoder: &Encoder,
+    mut labeler: Option<&mut Generator>,
+    prompts_dir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<EmergingEntry>> {
+    let mut items = Vec::new();
+    for input in inputs {
+        for sc in input
+            .summary
+            .shortcomings
+            .iter()
+            .filter(|s| s.theme == OTHER_THEME)
+        {
+            let quote = sc
+                .evidence
+                .first()
+                .map(|e| e.quote.clone())
+                .unwrap_or_else(|| sc.text.clone());
+            if !quote.trim().is_empty() {
+                items.push(Item {
+                    report: input.summary.id.clone(),
+                    quote,
+                });
+            }
+        }
+    }
+    if items.len() < 2 {
+        return Ok(Vec::new());
+    }
+    let texts: Vec<&str> = items.iter().map(|i| i.quote.as_str()).collect();
+    let vectors = encoder
+        .embed(&texts, EmbedKind::Query)
+        .context("embedding shortcomings that fit no theme")?;
+    let template = if labeler.is_some() {
+        let p = prompts_dir.join(LABEL_TEMPLATE);
+        Some(
+            std::fs::read_to_string(&p)
+                .with_context(|| format!("cannot read label template {}", p.display()))?,
+        )
+    } else {
+        None
+    };
+    let mut out = Vec::new();
+    for members in cluster(&vectors, MERGE_THRESHOLD) {
+        let mut reports: Vec<String> = Vec::new();
+        let mut evidence = Vec::new();
+        for &m in &members {
+            if !reports.contains(&items[m].report) {
+                reports.push(items[m].report.clone());
+                evidence.push(QuoteRef {
+                    report: items[m].report.clone(),
+                    quote: items[m].quote.clone(),
+                });
+            }
+        }
+        if reports.len() < 2 {
+            continue;
+        }
+        let fallback = items[members[central(&members, &vectors)]].quote.clone();
+        let label = match (labeler.as_deref_mut(), template.as_deref()) {
+            (Some(g), Some(t)) => match generated_label(g, t, &evidence) {
+                Ok(Some(l)) => l,
+                Ok(None) => fallback,
+                Err(e) => {
+                    warnings.push(format!("emerging label generation failed: {e:#}"));
+                    fallback
+                }
+            },
+            _ => fallback,
+        };
+        out.push(EmergingEntry {
+            label,
+            reports,
+            evidence,
+        });
+    }
+    Ok(out)
+}
+
+fn generated_label(
+    g: &mut Generator,
+    template: &str,
+    evidence: &[QuoteRef],
+) -> Result<Option<String>> {
+    let quotes: String = evidence
+        .iter()
+        .map(|e| format!("- {}\n", e.quote))
+        .collect();
+    let prompt = template.replace("{quotes}", &quotes);
+    let opts = GenerateOptions {
+        max_new_tokens: 40,
+        ..GenerateOptions::default()
+    };
+    let gen = g.chat(&[ChatMessage::user(prompt)], &opts)?;
+    let all_quotes: String = evidence.iter().map(|e| e.quote.as_str()).collect();
+    Ok(check_label(&gen.text, &all_quotes))
+}
+
+/// Clean a generated label and accept it only if short, non-empty and free of numbers that the
+/// quotes do not contain.
+pub fn check_label(raw: &str, quotes: &str) -> Option<String> {
+    let line = raw.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let line = line
+        .trim_start_matches(|c: char| c == '-' || c == '*' || c == '#' || c.is_whitespace())
+        .trim_start_matches("标签：")
+        .trim_start_matches("标签:")
+        .trim_matches(|c: char| "\"'“”‘’「」《》。，,.：: ".contains(c))
+        .to_string();
+    let n = line.chars().count();
+    if n == 0 || n > 30 {
+        return None;
+    }
+    let mut number = String::new();
+    for c in line.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_digit() || c == '.' && !number.is_empty() {
+            number.push(c);
+        } else if !number.is_empty() {
+            if !quotes.contains(number.trim_end_matches('.')) {
+                return None;
+            }
+            number.clear();
+        }
+    }
+    if line
+        .chars()
+        .any(|c| "一二三四五六七八九十百千万".contains(c))
+    {
+        // Chinese numerals: allowed only when the same run occurs in the quotes.
+        let runs: Vec<String> = line
+            .split(|c: char| !"一二三四五六七八九十百千万".contains(c))
+            .filter(|r| !r.is_empty())
+            .map(str::to_string)
+            .collect();
+        if runs.iter().any(|r| !quotes.contains(r.as_str())) {
+            return None;
+        }
+    }
+    Some(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_with_numbers_absent_from_quotes_are_refused() {
+        let q = "部分村3名调解员年龄偏大";
+        assert_eq!(
+            check_label("调解员老龄化\n", q).as_deref(),
+            Some("调解员老龄化")
+        );
+        assert_eq!(
+            check_label("“3名调解员年龄偏大”", q).as_deref(),
+            Some("3名调解员年龄偏大")
+        );
+        assert_eq!(check_label("5名调解员年龄偏大", q), None);
+        assert_eq!(check_label("三个村调解员老化", q), None);
+        assert_eq!(check_label("   ", q), None);
+    }
+
+    #[test]
+    fn clustering_merges_close_vectors_only() {
+        let v = vec![vec![1.0, 0.0], vec![0.99, 0.141], vec![0.0, 1.0]];
+        assert_eq!(cluster(&v, 0.9), vec![vec![0, 1], vec![2]]);
+    }
+}

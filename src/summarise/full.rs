@@ -1,0 +1,312 @@
+//! Full mode: the generator rewrites item texts and the summary from prompt templates; every
+//! generated sentence is checked (numbers in the source, meaning close to its evidence).
+
+use super::{numbers_absent_from_source, problem_labels, Prompts, ThemeIndex};
+use crate::document::SourceDocument;
+use crate::models::encoder::{cosine, EmbedKind, Encoder};
+use crate::models::generator::{ChatMessage, GenerateOptions, Generator};
+use crate::normalize::NormalizedText;
+use crate::report::ReportSummary;
+use crate::structure::ReportStructure;
+use crate::themes::ThemeSet;
+use anyhow::Result;
+
+/// Minimum encoder cosine between a generated line and its evidence.
+pub const MIN_SIMILARITY: f32 = 0.80;
+const MAX_ITEMS: usize = 8;
+
+fn is_chinese(s: &str) -> bool {
+    let han = s
+        .chars()
+        .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+        .count();
+    han >= 4 && han * 2 >= s.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// Parse "1. xxx" / "1、xxx" numbered lines into a map number → text.
+fn numbered_lines(text: &str, n: usize) -> Vec<Option<String>> {
+    let mut out = vec![None; n];
+    for line in text.lines() {
+        let l = line.trim();
+        let digits: String = l.chars().take_while(|c| c.is_ascii_digit()).collect();
+        let Ok(k) = digits.parse::<usize>() else {
+            continue;
+        };
+        let rest = l[digits.len()..]
+            .trim_start_matches(['.', '．', '、', ')', '）', ':', '：', ' '])
+            .trim();
+        if k >= 1 && k <= n && !rest.is_empty() && out[k - 1].is_none() {
+            out[k - 1] = Some(rest.to_string());
+        }
+    }
+    out
+}
+
+/// Accept a generated line if grounded and close to its evidence.
+fn check(
+    candidate: &str,
+    evidence: &str,
+    source: &str,
+    template: &str,
+    encoder: &Encoder,
+) -> Result<std::result::Result<String, String>> {
+    let c = candidate.trim();
+    if c.is_empty() || !is_chinese(c) {
+        return Ok(Err("not Chinese or empty".into()));
+    }
+    if template.contains(c) {
+        return Ok(Err("copies the prompt".into()));
+    }
+    let absent = numbers_absent_from_source(c, source);
+    if !absent.is_empty() {
+        return Ok(Err(format!(
+            "numbers absent from the source: {}",
+            absent.join(", ")
+        )));
+    }
+    let e = encoder.embed(&[c, evidence], EmbedKind::Query)?;
+    let sim = cosine(&e[0], &e[1]);
+    if sim < MIN_SIMILARITY {
+        return Ok(Err(format!(
+            "similarity to its evidence {sim:.2} below {MIN_SIMILARITY}"
+        )));
+    }
+    Ok(Ok(c.to_string()))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn rewrite_items(
+    name: &str,
+    texts: &mut [String],
+    evidence: &[String],
+    source: &str,
+    encoder: &Encoder,
+    generator: &mut Generator,
+    prompts: &Prompts,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let n = texts.len().min(MAX_ITEMS);
+    if n == 0 {
+        return Ok(());
+    }
+    let items: Vec<String> = (0..n)
+        .map(|i| {
+            let e: String = evidence[i].chars().take(120).collect();
+            format!("{}. {}", i + 1, e)
+        })
+        .collect();
+    let prompt = prompts.render(name, &[("items", &items.join("\n"))]);
+    let gen = generator.chat(
+        &[ChatMessage::user(prompt)],
+        &GenerateOptions {
+            max_new_tokens: 40 * n + 20,
+            ..Default::default()
+        },
+    )?;
+    let lines = numbered_lines(&gen.text, n);
+    for (i, line) in lines.into_iter().enumerate() {
+        let Some(line) = line else {
+            warnings.push(format!(
+                "{name}: no generated line for item {}; extractive text kept",
+                i + 1
+            ));
+            continue;
+        };
+        match check(&line, &evidence[i], source, prompts.template(name), encoder)? {
+            Ok(t) => texts[i] = t,
+            Err(why) => warnings.push(format!(
+                "{name}: generated text for item {} rejected ({why}); extractive text kept",
+                i + 1
+            )),
+        }
+    }
+    Ok(())
+}
+
+/// Full mode: rewrite texts and summary with the generator, each generated sentence checked.
+#[allow(clippy::too_many_arguments)]
+pub fn refine_full(
+    fast: ReportSummary,
+    doc: &SourceDocument,
+    structure: &ReportStructure,
+    themes: &ThemeSet,
+    _index: &ThemeIndex,
+    encoder: &Encoder,
+    generator: &mut Generator,
+    prompts: &Prompts,
+) -> Result<ReportSummary> {
+    let mut out = fast;
+    let mut warnings = Vec::new();
+    let source = doc.text.as_str();
+
+    // Achievements: one call.
+    let mut texts: Vec<String> = out.achievements.iter().map(|a| a.text.clone()).collect();
+    let evid: Vec<String> = out
+        .achievements
+        .iter()
+        .map(|a| {
+            let q: Vec<String> = a
+                .evidence
+                .iter()
+                .map(|e| NormalizedText::new(&e.quote).text)
+                .collect();
+            q.join("")
+        })
+        .collect();
+    rewrite_items(
+        "achievements.txt",
+        &mut texts,
+        &evid,
+        source,
+        encoder,
+        generator,
+        prompts,
+        &mut warnings,
+    )?;
+    for (a, t) in out.achievements.iter_mut().zip(texts) {
+        a.text = t;
+    }
+
+    // Shortcomings: one call.
+    let mut texts: Vec<String> = out.shortcomings.iter().map(|s| s.text.clone()).collect();
+    let evid: Vec<String> = out
+        .shortcomings
+        .iter()
+        .map(|s| {
+            s.evidence
+                .iter()
+                .map(|e| NormalizedText::new(&e.quote).text)
+                .collect::<Vec<_>>()
+                .join("")
+        })
+        .collect();
+    rewrite_items(
+        "shortcomings.txt",
+        &mut texts,
+        &evid,
+        source,
+        encoder,
+        generator,
+        prompts,
+        &mut warnings,
+    )?;
+    for (s, t) in out.shortcomings.iter_mut().zip(texts) {
+        s.text = t;
+    }
+
+    // Summary: one call, checked sentence by sentence.
+    let township = structure
+        .township
+        .as_deref()
+        .map(|t| NormalizedText::new(t).text)
+        .unwrap_or_else(|| "本乡镇".to_string());
+    let year = structure.year.map(|y| y.to_string()).unwrap_or_default();
+    let ach: Vec<String> = out
+        .achievements
+        .iter()
+        .take(MAX_ITEMS)
+        .map(|a| {
+            let figs: Vec<String> = a
+                .figures
+                .iter()
+                .map(|f| NormalizedText::new(f).text)
+                .collect();
+            if figs.is_empty() {
+                a.text.clone()
+            } else {
+                format!("{}（{}）", a.text, figs.join("，"))
+            }
+        })
+        .collect();
+    let labels = problem_labels(&out.shortcomings, themes);
+    let probs: Vec<String> = out
+        .shortcomings
+        .iter()
+        .take(MAX_ITEMS)
+        .map(|s| s.text.clone())
+        .collect();
+    let material = format!(
+        "{}\n{}\n{}",
+        ach.join("\n"),
+        probs.join("\n"),
+        labels.join("、")
+    );
+    let prompt = prompts.render(
+        "summary.txt",
+        &[
+            ("township", &township),
+            ("year", &year),
+            ("achievements", &ach.join("；")),
+            ("problems", &probs.join("；")),
+        ],
+    );
+    let gen = generator.chat(
+        &[ChatMessage::user(prompt)],
+        &GenerateOptions {
+            max_new_tokens: 220,
+            ..Default::default()
+        },
+    )?;
+    let mut kept = Vec::new();
+    let mut material_vec: Option<Vec<f32>> = None;
+    for sent in gen.text.split_inclusive(['。', '！', '\n']) {
+        let s = sent
+            .trim()
+            .trim_start_matches(['-', '*', '#', ' ', '·'])
+            .trim();
+        if s.is_empty() {
+            continue;
+        }
+        let han = s
+            .chars()
+            .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+            .count();
+        if han < 8 || s.contains("- ") || s.ends_with('：') || s.ends_with(':') {
+            warnings.push(format!("summary: generated fragment dropped: {s}"));
+            continue;
+        }
+        if !is_chinese(s) || prompts.template("summary.txt").contains(s) {
+            warnings.push(format!(
+                "summary: generated sentence dropped (not Chinese or copies the prompt): {s}"
+            ));
+            continue;
+        }
+        let absent = numbers_absent_from_source(s, source);
+        if !absent.is_empty() {
+            warnings.push(format!(
+                "summary: generated sentence dropped (numbers absent from the source: {})",
+                absent.join(", ")
+            ));
+            continue;
+        }
+        if material_vec.is_none() {
+            material_vec = encoder.embed(&[material.as_str()], EmbedKind::Query)?.pop();
+        }
+        let v = encoder.embed(&[s], EmbedKind::Query)?;
+        let sim = material_vec
+            .as_ref()
+            .map(|m| cosine(m, &v[0]))
+            .unwrap_or(0.0);
+        if sim < MIN_SIMILARITY {
+            warnings.push(format!(
+                "summary: generated sentence dropped (similarity {sim:.2}): {s}"
+            ));
+            continue;
+        }
+        kept.push(s.to_string());
+    }
+    if kept.is_empty() {
+        warnings.push(
+            "summary: no generated sentence passed the checks; extractive summary kept".into(),
+        );
+    } else {
+        let mut summary = kept.concat();
+        // Make sure the summary names the problems by theme.
+        if !labels.is_empty() && !labels.iter().any(|l| summary.contains(l.as_str())) {
+            summary.push_str(&format!("存在的主要问题：{}。", labels.join("；")));
+        }
+        out.summary = summary;
+    }
+    out.warnings.extend(warnings);
+    Ok(out)
+}

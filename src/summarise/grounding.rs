@@ -1,0 +1,116 @@
+//! Grounding checks: no number in generated or composed text that the source lacks.
+
+use once_cell::sync::Lazy;
+use regex::Regex;
+use std::collections::BTreeSet;
+
+static ARABIC: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"[0-9]+(?:[.．][0-9]+)?").unwrap_or_else(|e| panic!("static regex: {e}"))
+});
+
+/// Chinese numerals followed by a unit or an approximation word (“三场”, “二十余名”, “近百人”).
+static CHINESE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"[零〇一二两兩三四五六七八九十百千万萬亿億]+[余餘多]?(?:个|個|名|次|场|場|人|项|項|件|起|份|条|條|户|戶|村|所|家|元|期|批|类|類|种|種|支|位|处|處|座|本|册|冊|场次|场|年|个月|天|小时|万|萬|亿|億|%|％)",
+    )
+    .unwrap_or_else(|e| panic!("static regex: {e}"))
+});
+
+fn ascii_digits(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            '．' => '.',
+            '％' => '%',
+            _ => c,
+        })
+        .collect()
+}
+
+fn arabic_numbers(s: &str) -> BTreeSet<String> {
+    ARABIC
+        .find_iter(s)
+        .map(|m| m.as_str().trim_start_matches('0').to_string())
+        .map(|n| {
+            if n.is_empty() || n.starts_with('.') {
+                format!("0{n}")
+            } else {
+                n
+            }
+        })
+        .collect()
+}
+
+/// Numbers in `text` (arabic numbers incl. decimals and percentages, Chinese numerals with a
+/// unit or approximation) that do not occur in `source`. Empty means the text is grounded.
+pub fn numbers_absent_from_source(text: &str, source: &str) -> Vec<String> {
+    let text = ascii_digits(text);
+    let src = ascii_digits(source);
+    let simplified = zhconv::zhconv(&src, zhconv::Variant::ZhCN);
+    let src_numbers: BTreeSet<String> = arabic_numbers(&src)
+        .into_iter()
+        .chain(arabic_numbers(&simplified))
+        .collect();
+    let mut absent = Vec::new();
+    for m in ARABIC.find_iter(&text) {
+        let n = m.as_str().trim_start_matches('0');
+        let n = if n.is_empty() || n.starts_with('.') {
+            format!("0{n}")
+        } else {
+            n.to_string()
+        };
+        if !src_numbers.contains(&n) && !absent.contains(&m.as_str().to_string()) {
+            absent.push(m.as_str().to_string());
+        }
+        // A percentage must be a percentage in the source too.
+        let pct = format!("{}%", m.as_str());
+        if text[m.end()..].starts_with('%')
+            && !src.contains(&pct)
+            && !simplified.contains(&pct)
+            && !absent.contains(&pct)
+        {
+            absent.push(pct);
+        }
+    }
+    for m in CHINESE.find_iter(&text) {
+        let s = m.as_str();
+        if !src.contains(s) && !simplified.contains(s) && !absent.contains(&s.to_string()) {
+            absent.push(s.to_string());
+        }
+    }
+    absent
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_present_in_the_source_pass() {
+        let src = "开展宣传活动36场次，受益3800余人次，化解率达95.5%，新选三名调解员。";
+        assert!(numbers_absent_from_source("开展36场次，化解率95.5%", src).is_empty());
+        assert!(numbers_absent_from_source("新选三名调解员", src).is_empty());
+        assert!(numbers_absent_from_source("普法覆盖不均衡", src).is_empty());
+    }
+
+    #[test]
+    fn invented_numbers_are_reported() {
+        let src = "开展宣传活动36场次，化解率达95.5%。";
+        assert_eq!(numbers_absent_from_source("开展40场次", src), vec!["40"]);
+        assert_eq!(
+            numbers_absent_from_source("化解率95.6%", src),
+            vec!["95.6", "95.6%"]
+        );
+        assert_eq!(numbers_absent_from_source("培训五次", src), vec!["五次"]);
+        // 36 is in the source but not as a percentage.
+        assert_eq!(numbers_absent_from_source("覆盖率36%", src), vec!["36%"]);
+        // 3 is not 36.
+        assert_eq!(numbers_absent_from_source("开展3场", src), vec!["3"]);
+    }
+
+    #[test]
+    fn traditional_source_grounds_simplified_text() {
+        let src = "發放資料2100餘份，4個村";
+        assert!(numbers_absent_from_source("发放资料2100余份，4个村", src).is_empty());
+    }
+}

@@ -1,0 +1,271 @@
+//! Per-report summaries over the dev fixtures with the real models: grounding invariants,
+//! gold achievement figures, theme F1 and shortcoming recall against fixtures/gold.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use township_digest::cli::Globals;
+use township_digest::document::SourceDocument;
+use township_digest::models::encoder::Encoder;
+use township_digest::models::generator::Generator;
+use township_digest::models::{ModelRole, ModelStore};
+use township_digest::report::{ReportSummary, OTHER_THEME};
+use township_digest::summarise::{
+    numbers_absent_from_source, refine_full, summarise_fast, Prompts, ThemeIndex,
+};
+use township_digest::themes::ThemeSet;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn store() -> ModelStore {
+    ModelStore::open(&Globals {
+        quiet: true,
+        models_dir: std::env::var_os("TOWNSHIP_DIGEST_MODELS").map(Into::into),
+        manifest: None,
+    })
+    .expect("model store")
+}
+
+struct Setup {
+    encoder: Encoder,
+    themes: ThemeSet,
+    index: ThemeIndex,
+    prompts: Prompts,
+}
+
+fn setup() -> &'static Setup {
+    static S: OnceLock<Setup> = OnceLock::new();
+    S.get_or_init(|| {
+        let store = store();
+        let name = store
+            .default_model(ModelRole::Encoder)
+            .expect("default encoder");
+        let files = store.ensure(&name, false).expect("encoder files");
+        let encoder = Encoder::load(&files).expect("encoder");
+        let themes = ThemeSet::load(&root().join("prompts/themes.toml")).expect("themes");
+        let index = ThemeIndex::build(&themes, &encoder).expect("theme index");
+        let prompts = Prompts::load(&root().join("prompts")).expect("prompts");
+        Setup {
+            encoder,
+            themes,
+            index,
+            prompts,
+        }
+    })
+}
+
+fn run_fast(
+    id: &str,
+) -> (
+    SourceDocument,
+    township_digest::structure::ReportStructure,
+    ReportSummary,
+) {
+    let s = setup();
+    let path = root().join(format!("fixtures/reports/{id}.txt"));
+    let doc = township_digest::read::read_document(&path).expect("readable fixture");
+    let st = township_digest::structure::parse(&doc);
+    let sum = summarise_fast(id, &doc, &st, &s.themes, &s.index, &s.encoder, &s.prompts)
+        .expect("fast summary");
+    (doc, st, sum)
+}
+
+fn gold(id: &str) -> serde_json::Value {
+    let p = root().join(format!("fixtures/gold/{id}.gold.json"));
+    serde_json::from_str(&std::fs::read_to_string(p).expect("gold")).expect("gold json")
+}
+
+const DEV: [&str; 8] = ["r01", "r02", "r03", "r04", "r05", "r06", "r07", "r08"];
+
+/// Grounding invariants every summary must hold.
+fn assert_grounded(doc: &SourceDocument, sum: &ReportSummary) {
+    let evs = sum
+        .achievements
+        .iter()
+        .flat_map(|a| &a.evidence)
+        .chain(sum.shortcomings.iter().flat_map(|s| &s.evidence))
+        .chain(sum.plans.iter().flat_map(|p| &p.evidence));
+    for e in evs {
+        assert_eq!(
+            doc.slice(e.start, e.end),
+            Some(e.quote.as_str()),
+            "{}: evidence",
+            sum.id
+        );
+    }
+    for a in &sum.achievements {
+        for f in &a.figures {
+            assert!(doc.text.contains(f.as_str()), "{}: figure {f}", sum.id);
+        }
+    }
+    let texts = sum
+        .achievements
+        .iter()
+        .map(|a| &a.text)
+        .chain(sum.shortcomings.iter().map(|s| &s.text))
+        .chain(sum.plans.iter().map(|p| &p.text))
+        .chain(std::iter::once(&sum.summary));
+    for t in texts {
+        let absent = numbers_absent_from_source(t, &doc.text);
+        assert!(
+            absent.is_empty(),
+            "{}: `{t}` has numbers {absent:?} absent from the source",
+            sum.id
+        );
+    }
+}
+
+fn overlap_chars(a: (usize, usize), b: (usize, usize)) -> usize {
+    a.1.min(b.1).saturating_sub(a.0.max(b.0))
+}
+
+#[test]
+fn fast_mode_over_the_dev_reports_is_grounded_and_matches_gold() {
+    let (mut tp, mut fp, mut fn_) = (0usize, 0usize, 0usize);
+    let (mut found, mut total_sc) = (0usize, 0usize);
+    let (mut figs_found, mut figs_total) = (0usize, 0usize);
+    for id in DEV {
+        let (doc, _st, sum) = run_fast(id);
+        let g = gold(id);
+        assert_grounded(&doc, &sum);
+        assert_eq!(
+            sum.township.as_deref(),
+            g["township"].as_str(),
+            "{id}: township"
+        );
+        assert!(!sum.summary.is_empty(), "{id}: summary");
+
+        let all_figs: Vec<&String> = sum.achievements.iter().flat_map(|a| &a.figures).collect();
+        for a in g["achievements"].as_array().into_iter().flatten() {
+            for f in a["figures"].as_array().into_iter().flatten() {
+                figs_total += 1;
+                if all_figs
+                    .iter()
+                    .any(|x| x.as_str() == f.as_str().unwrap_or(""))
+                {
+                    figs_found += 1;
+                }
+            }
+        }
+
+        let pred: BTreeSet<&str> = sum
+            .shortcomings
+            .iter()
+            .map(|s| s.theme.as_str())
+            .filter(|t| *t != OTHER_THEME)
+            .collect();
+        let want: BTreeSet<&str> = g["shortcomings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["theme"].as_str())
+            .collect();
+        tp += pred.intersection(&want).count();
+        fp += pred.difference(&want).count();
+        fn_ += want.difference(&pred).count();
+        eprintln!("{id}: predicted {pred:?}\n      gold      {want:?}");
+        for s in &sum.shortcomings {
+            eprintln!("      [{}] {}", s.theme, s.text);
+        }
+
+        for gs in g["shortcomings"].as_array().into_iter().flatten() {
+            total_sc += 1;
+            let ev = gs["evidence"].as_str().unwrap_or("");
+            let Some(b) = doc.text.find(ev) else { continue };
+            let gs_start = doc.text[..b].chars().count();
+            let gspan = (gs_start, gs_start + ev.chars().count());
+            let glen = gspan.1 - gspan.0;
+            if sum.shortcomings.iter().any(|s| {
+                s.evidence
+                    .iter()
+                    .any(|e| 2 * overlap_chars((e.start, e.end), gspan) >= glen)
+            }) {
+                found += 1;
+            } else {
+                eprintln!("{id}: missed gold shortcoming {ev}");
+            }
+        }
+        if id == "r08" {
+            for praise in [
+                "inactive_liaisons",
+                "funding_shortage",
+                "uneven_outreach",
+                "shallow_outreach",
+                "cadre_awareness",
+            ] {
+                assert!(
+                    !pred.contains(praise),
+                    "r08: false theme {praise} from praise"
+                );
+            }
+        }
+    }
+    let f1 = 2.0 * tp as f64 / (2 * tp + fp + fn_) as f64;
+    let recall = found as f64 / total_sc as f64;
+    let fig_recall = figs_found as f64 / figs_total as f64;
+    eprintln!("fast mode: theme F1 {f1:.3} (tp {tp} fp {fp} fn {fn_}), shortcoming recall {recall:.3} ({found}/{total_sc}), gold figures {fig_recall:.3} ({figs_found}/{figs_total})");
+    assert!(fig_recall >= 0.9, "gold figures found {fig_recall:.3}");
+    assert!(recall >= 0.95, "shortcoming recall {recall:.3}");
+    assert!(f1 >= 0.85, "theme F1 {f1:.3}");
+}
+
+#[test]
+fn seed_report_names_its_real_problems() {
+    let (doc, st, sum) = run_fast("haizigou_2024");
+    assert_grounded(&doc, &sum);
+    assert_eq!(st.township.as_deref(), Some("海子沟乡"));
+    let themes: BTreeSet<&str> = sum.shortcomings.iter().map(|s| s.theme.as_str()).collect();
+    eprintln!("seed: {themes:?}\n{}", sum.summary);
+    for t in [
+        "uneven_outreach",
+        "inactive_liaisons",
+        "funding_shortage",
+        "shallow_outreach",
+    ] {
+        assert!(
+            themes.contains(t),
+            "seed report lacks theme {t}: {themes:?}"
+        );
+        let label = &setup().themes.get(t).expect("theme").label;
+        assert!(
+            sum.summary.contains(label.as_str()),
+            "seed summary lacks {label}"
+        );
+    }
+}
+
+#[test]
+fn full_mode_on_the_seed_and_r08_stays_grounded() {
+    let s = setup();
+    let store = store();
+    let name = store
+        .default_model(ModelRole::Generator)
+        .expect("default generator");
+    let files = store.ensure(&name, false).expect("generator files");
+    let mut generator = Generator::load(&files).expect("generator");
+    for id in ["haizigou_2024", "r08"] {
+        let (doc, st, fast) = run_fast(id);
+        let full = refine_full(
+            fast.clone(),
+            &doc,
+            &st,
+            &s.themes,
+            &s.index,
+            &s.encoder,
+            &mut generator,
+            &s.prompts,
+        )
+        .expect("full summary");
+        eprintln!(
+            "{id} full summary: {}\nwarnings: {:#?}",
+            full.summary, full.warnings
+        );
+        assert_grounded(&doc, &full);
+        assert!(!full.summary.trim().is_empty(), "{id}: summary");
+        assert_eq!(full.achievements.len(), fast.achievements.len());
+        assert_eq!(full.shortcomings.len(), fast.shortcomings.len());
+        assert_eq!(full.township, fast.township);
+    }
+}
