@@ -54,7 +54,10 @@ fn suite(globals: &Globals, args: &BenchArgs) -> Result<()> {
     };
     for p in &parts {
         if !ALL_PARTS.contains(&p.as_str()) {
-            bail!("unknown benchmark part `{p}` (known: {})", ALL_PARTS.join(", "));
+            bail!(
+                "unknown benchmark part `{p}` (known: {})",
+                ALL_PARTS.join(", ")
+            );
         }
     }
     // Provision once, outside any timing.
@@ -84,7 +87,10 @@ fn suite(globals: &Globals, args: &BenchArgs) -> Result<()> {
                 .output()
                 .with_context(|| format!("cannot start the {part} benchmark"))?;
             if !out.status.success() {
-                bail!("the {part} benchmark with {threads} thread(s) failed ({})", out.status);
+                bail!(
+                    "the {part} benchmark with {threads} thread(s) failed ({})",
+                    out.status
+                );
             }
             let line = String::from_utf8_lossy(&out.stdout);
             let line = line.lines().last().unwrap_or_default();
@@ -115,7 +121,9 @@ fn suite(globals: &Globals, args: &BenchArgs) -> Result<()> {
 }
 
 fn table(measures: &[Measure]) -> String {
-    let mut s = String::from("| part | threads | metric | value | unit |\n| --- | --- | --- | --- | --- |\n");
+    let mut s = String::from(
+        "| part | threads | metric | value | unit |\n| --- | --- | --- | --- | --- |\n",
+    );
     for m in measures {
         s.push_str(&format!(
             "| {} | {} | {} | {:.1} | {} |\n",
@@ -145,7 +153,10 @@ fn fixture_files() -> Result<Vec<PathBuf>> {
         bail!("{e}");
     }
     if files.is_empty() {
-        bail!("no fixture reports under {} (run from the project folder)", fixtures_dir().display());
+        bail!(
+            "no fixture reports under {} (run from the project folder)",
+            fixtures_dir().display()
+        );
     }
     Ok(files)
 }
@@ -180,8 +191,18 @@ fn bench_parse() -> Result<Vec<Measure>> {
         bail!("parse benchmark found no sentences");
     }
     Ok(vec![
-        measure("parse", &format!("read+parse {PARSE_REPORTS} reports"), secs, "s"),
-        measure("parse", "throughput", PARSE_REPORTS as f64 / secs, "reports/s"),
+        measure(
+            "parse",
+            &format!("read+parse {PARSE_REPORTS} reports"),
+            secs,
+            "s",
+        ),
+        measure(
+            "parse",
+            "throughput",
+            PARSE_REPORTS as f64 / secs,
+            "reports/s",
+        ),
     ])
 }
 
@@ -189,7 +210,12 @@ fn report_sentences(limit: usize) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for f in fixture_files()? {
         let doc = crate::read::read_document(&f).map_err(|e| anyhow::anyhow!("{e}"))?;
-        out.extend(crate::structure::parse(&doc).sentences.into_iter().map(|s| s.text));
+        out.extend(
+            crate::structure::parse(&doc)
+                .sentences
+                .into_iter()
+                .map(|s| s.text),
+        );
     }
     out.truncate(limit);
     Ok(out)
@@ -208,7 +234,12 @@ fn bench_encoder(globals: &Globals) -> Result<Vec<Measure>> {
     let secs = t.elapsed().as_secs_f64();
     Ok(vec![
         measure("encoder", "load", load, "s"),
-        measure("encoder", &format!("embed {} report sentences", v.len()), v.len() as f64 / secs, "sentences/s"),
+        measure(
+            "encoder",
+            &format!("embed {} report sentences", v.len()),
+            v.len() as f64 / secs,
+            "sentences/s",
+        ),
     ])
 }
 
@@ -220,10 +251,18 @@ fn bench_generator(globals: &Globals) -> Result<Vec<Measure>> {
     let rows = crate::models::generator::benchmark(&files, &text, &[512, 1500], 128, 0)?;
     let mut out = Vec::new();
     for r in rows {
-        out.push(measure("generator", &format!("prefill {} tokens", r.prompt_tokens), r.prefill_tok_s, "tok/s"));
         out.push(measure(
             "generator",
-            &format!("decode {} tokens after {}", r.decode_tokens, r.prompt_tokens),
+            &format!("prefill {} tokens", r.prompt_tokens),
+            r.prefill_tok_s,
+            "tok/s",
+        ));
+        out.push(measure(
+            "generator",
+            &format!(
+                "decode {} tokens after {}",
+                r.decode_tokens, r.prompt_tokens
+            ),
             r.decode_tok_s,
             "tok/s",
         ));
@@ -253,9 +292,19 @@ fn bench_run(globals: &Globals, mode: Mode, limit: usize) -> Result<Vec<Measure>
     }
     let name = if mode == Mode::Fast { "fast" } else { "full" };
     Ok(vec![
-        measure(name, &format!("run over {} reports incl. model load", files.len()), secs, "s"),
+        measure(
+            name,
+            &format!("run over {} reports incl. model load", files.len()),
+            secs,
+            "s",
+        ),
         measure(name, "seconds per report", secs / files.len() as f64, "s"),
-        measure(name, "reports per hour", 3600.0 * files.len() as f64 / secs, "reports/h"),
+        measure(
+            name,
+            "reports per hour",
+            3600.0 * files.len() as f64 / secs,
+            "reports/h",
+        ),
     ])
 }
 
@@ -293,8 +342,13 @@ fn machine_description() -> String {
         })
         .map(|kb| kb / 1024.0 / 1024.0)
         .unwrap_or(f64::NAN);
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    format!("{cpu}, {cores} cores, {mem_gb:.0} GiB, {}", std::env::consts::ARCH)
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    format!(
+        "{cpu}, {cores} cores, {mem_gb:.0} GiB, {}",
+        std::env::consts::ARCH
+    )
 }
 
 /// Today's date (UTC) as YYYY-MM-DD, from the system clock (civil-from-days).

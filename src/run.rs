@@ -79,8 +79,14 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
     let started = Instant::now();
     let mut timings = BTreeMap::new();
     let project = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let prompts_dir = args.prompts.clone().unwrap_or_else(|| project.join("prompts"));
-    let themes_path = args.themes.clone().unwrap_or_else(|| prompts_dir.join("themes.toml"));
+    let prompts_dir = args
+        .prompts
+        .clone()
+        .unwrap_or_else(|| project.join("prompts"));
+    let themes_path = args
+        .themes
+        .clone()
+        .unwrap_or_else(|| prompts_dir.join("themes.toml"));
     let themes = ThemeSet::load(&themes_path)?;
     let themes_sha = sha256_file(&themes_path)?;
     let prompts = Prompts::load(&prompts_dir)?;
@@ -91,7 +97,9 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
 
     if let Some(jobs) = args.jobs {
         // The global pool is only configurable once; a second call (tests in one process) is harmless.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs.max(1))
+            .build_global();
     }
 
     // Models first: a missing or corrupt model is a fatal error before any work is done.
@@ -139,18 +147,16 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
         .par_iter()
         .zip(ids.par_iter())
         .map(|(path, id)| {
-            let r = read::read_document(path)
-                .map_err(|e| e.reason)
-                .map(|doc| {
-                    let structure = structure::parse(&doc);
-                    let normalized = NormalizedText::new(&doc.text);
-                    Parsed {
-                        id: id.clone(),
-                        doc,
-                        normalized,
-                        structure,
-                    }
-                });
+            let r = read::read_document(path).map_err(|e| e.reason).map(|doc| {
+                let structure = structure::parse(&doc);
+                let normalized = NormalizedText::new(&doc.text);
+                Parsed {
+                    id: id.clone(),
+                    doc,
+                    normalized,
+                    structure,
+                }
+            });
             (path.clone(), id.clone(), r)
         })
         .collect();
@@ -204,7 +210,13 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
                 }
             }
             let r = summarise::summarise_fast(
-                &p.id, &p.doc, &p.structure, &themes, &index, &encoder, &prompts,
+                &p.id,
+                &p.doc,
+                &p.structure,
+                &themes,
+                &index,
+                &encoder,
+                &prompts,
             )
             .map_err(|e| format!("{e:#}"));
             if args.mode == Mode::Fast {
@@ -236,10 +248,22 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
                 (Some(gen), Mode::Full) => {
                     let key = cache_key(&settings_key, &p.doc.sha256, &p.id);
                     let full = summarise::refine_full(
-                        s, &p.doc, &p.structure, &themes, &index, &encoder, gen, &prompts,
+                        s,
+                        &p.doc,
+                        &p.structure,
+                        &themes,
+                        &index,
+                        &encoder,
+                        gen,
+                        &prompts,
                     )
                     .map_err(|e| format!("{e:#}"))
-                    .and_then(|s| cache.store(&p.id, &key, &s).map(|_| s).map_err(|e| format!("{e:#}")));
+                    .and_then(|s| {
+                        cache
+                            .store(&p.id, &key, &s)
+                            .map(|_| s)
+                            .map_err(|e| format!("{e:#}"))
+                    });
                     match full {
                         Ok(s) => {
                             progress.tick(&p.id, "done");
@@ -305,8 +329,14 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
     settings.insert("themes", serde_json::json!(themes_path));
     settings.insert("themes_sha256", serde_json::json!(themes_sha));
     settings.insert("prompts", serde_json::json!(prompts_dir));
-    settings.insert("prompts_fingerprint", serde_json::json!(prompts.fingerprint()));
-    settings.insert("jobs", serde_json::json!(args.jobs.unwrap_or_else(rayon::current_num_threads)));
+    settings.insert(
+        "prompts_fingerprint",
+        serde_json::json!(prompts.fingerprint()),
+    );
+    settings.insert(
+        "jobs",
+        serde_json::json!(args.jobs.unwrap_or_else(rayon::current_num_threads)),
+    );
     settings.insert("cache", serde_json::json!(!args.no_cache));
     let record = RunRecord {
         version: env!("CARGO_PKG_VERSION"),
@@ -324,7 +354,9 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
     );
     Ok(if n_ok == 0 {
         if n_failed == 0 {
-            eprintln!("error: no report files (.txt .md .html .htm .docx .pdf) found in the inputs");
+            eprintln!(
+                "error: no report files (.txt .md .html .htm .docx .pdf) found in the inputs"
+            );
         }
         Outcome::Fatal
     } else if n_failed > 0 || digest_error.is_some() {
@@ -350,7 +382,10 @@ fn provision(store: &ModelStore, name: &str, progress: bool) -> Result<ModelFile
             )
         })
     } else {
-        tracing::info!("model `{name}` is not in {} yet: fetching it", store.dir().display());
+        tracing::info!(
+            "model `{name}` is not in {} yet: fetching it",
+            store.dir().display()
+        );
         store.ensure(name, progress)
     }
 }
@@ -381,12 +416,25 @@ pub fn assign_ids(files: &[PathBuf]) -> Vec<String> {
     let stems: Vec<String> = files
         .iter()
         .map(|p| {
-            let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let stem = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let clean: String = stem
                 .chars()
-                .map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+                .map(|c| {
+                    if c.is_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
-            if clean.is_empty() { "report".to_string() } else { clean }
+            if clean.is_empty() {
+                "report".to_string()
+            } else {
+                clean
+            }
         })
         .collect();
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
@@ -408,7 +456,9 @@ pub fn assign_ids(files: &[PathBuf]) -> Vec<String> {
 }
 
 fn cache_key(settings_key: &str, input_sha: &str, id: &str) -> String {
-    hex::encode(Sha256::digest(format!("{settings_key}|{input_sha}|{id}").as_bytes()))
+    hex::encode(Sha256::digest(
+        format!("{settings_key}|{input_sha}|{id}").as_bytes(),
+    ))
 }
 
 pub fn sha256_file(path: &Path) -> Result<String> {
@@ -447,7 +497,9 @@ impl ResultCache {
 
     fn remove_stale(&self, current: &BTreeSet<&str>) {
         for dir in [&self.reports, &self.keys] {
-            let Ok(entries) = std::fs::read_dir(dir) else { continue };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
             for e in entries.flatten() {
                 let path = e.path();
                 let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());

@@ -1,0 +1,125 @@
+//! End-to-end: `township-digest run` over the bundled fixtures, scored by `eval` against the
+//! gold labels, exactly as a city office and a researcher would use it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_township-digest"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c.arg("--quiet");
+    c
+}
+
+fn project(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+fn run_mode(mode: &str, out: &Path, extra: &[&str]) -> std::process::Output {
+    bin()
+        .args(["run", "fixtures/reports", "--mode", mode, "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("start township-digest")
+}
+
+fn eval(out: &Path) -> serde_json::Value {
+    let o = bin()
+        .args(["eval", "--json", "--gold"])
+        .arg(project("fixtures/gold"))
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("start eval");
+    assert!(
+        o.status.success(),
+        "eval failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).expect("eval prints JSON")
+}
+
+fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = ["digest.json", "digest.md", "digest.html", "themes.csv"]
+        .iter()
+        .map(|n| (n.to_string(), std::fs::read(dir.join(n)).unwrap()))
+        .collect();
+    let mut reports: Vec<_> = std::fs::read_dir(dir.join("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    reports.sort();
+    for r in reports {
+        v.push((
+            r.display()
+                .to_string()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string(),
+            std::fs::read(&r).unwrap(),
+        ));
+    }
+    v
+}
+
+#[test]
+fn fast_mode_over_the_dev_corpus_meets_the_quality_bar_and_is_deterministic() {
+    let a = tempfile::tempdir().unwrap();
+    let o = run_mode("fast", a.path(), &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let n = std::fs::read_dir(a.path().join("reports")).unwrap().count();
+    assert_eq!(
+        n, 9,
+        "one reports/<id>.json per input (8 dev reports + the seed)"
+    );
+    let m = eval(a.path());
+    println!("{}", serde_json::to_string_pretty(&m).unwrap());
+    let get = |path: &str| -> f64 {
+        m.pointer(path)
+            .and_then(|v| v.as_f64())
+            .unwrap_or_else(|| panic!("eval has no {path}"))
+    };
+    assert_eq!(get("/overall/matched"), 8.0);
+    assert!(
+        get("/overall/themes_reports/f1") >= 0.85,
+        "theme F1 from reports"
+    );
+    assert!(
+        get("/overall/themes_digest/f1") >= 0.9,
+        "theme F1 from digest.json"
+    );
+    assert!(get("/overall/shortcoming_recall/value") >= 0.95);
+    assert!(get("/overall/figure_recall/value") >= 0.9);
+    assert_eq!(get("/overall/exact_quotes/value"), 1.0);
+    assert_eq!(get("/overall/fabricated_numbers"), 0.0);
+    assert_eq!(get("/overall/township_accuracy/value"), 1.0);
+
+    // A second run from scratch is byte-identical; a cached re-run too.
+    let b = tempfile::tempdir().unwrap();
+    let o = run_mode("fast", b.path(), &["--no-cache"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        files_of(a.path()) == files_of(b.path()),
+        "byte-identical outputs"
+    );
+    let o = run_mode("fast", b.path(), &[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        files_of(a.path()) == files_of(b.path()),
+        "byte-identical outputs"
+    );
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(b.path().join("run.json")).unwrap()).unwrap();
+    let inputs = run["inputs"].as_array().unwrap();
+    assert!(
+        inputs.iter().all(|i| i["status"] == "cached"),
+        "unchanged reports are not recomputed"
+    );
+}
