@@ -9,7 +9,9 @@ use township_digest::models::{ModelFiles, ModelRole};
 fn main() -> anyhow::Result<()> {
     let a: Vec<String> = std::env::args().collect();
     if a.len() < 4 {
-        anyhow::bail!("usage: gen_bench MODEL.gguf tokenizer.json TEXT.txt [sizes] [decode] [chunk]");
+        anyhow::bail!(
+            "usage: gen_bench MODEL.gguf tokenizer.json TEXT.txt [sizes] [decode] [chunk]"
+        );
     }
     let mut files = BTreeMap::new();
     files.insert("weights".to_string(), PathBuf::from(&a[1]));
@@ -32,7 +34,10 @@ fn main() -> anyhow::Result<()> {
         let mut g = Generator::load(&mf)?;
         let out = g.chat(
             &[ChatMessage::user(text.trim())],
-            &GenerateOptions { max_new_tokens: decode, prefill_chunk: chunk },
+            &GenerateOptions {
+                max_new_tokens: decode,
+                prefill_chunk: chunk,
+            },
         )?;
         println!("{out:?}");
         return Ok(());

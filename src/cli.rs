@@ -172,7 +172,8 @@ pub fn main() -> ExitCode {
 fn init_logging(quiet: bool) {
     use tracing_subscriber::EnvFilter;
     let default = if quiet { "error" } else { "info" };
-    let filter = EnvFilter::try_from_env("TOWNSHIP_DIGEST_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let filter =
+        EnvFilter::try_from_env("TOWNSHIP_DIGEST_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

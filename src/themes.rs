@@ -96,7 +96,10 @@ mod tests {
     #[test]
     fn duplicate_and_reserved_ids_are_refused() {
         let dup = "[[theme]]\nid='a'\nlabel='甲'\n[[theme]]\nid='a'\nlabel='乙'\n";
-        assert!(ThemeSet::parse(dup).unwrap_err().to_string().contains("twice"));
+        assert!(ThemeSet::parse(dup)
+            .unwrap_err()
+            .to_string()
+            .contains("twice"));
         let other = "[[theme]]\nid='other'\nlabel='其他'\n";
         assert!(ThemeSet::parse(other).is_err());
         assert!(ThemeSet::parse("").is_err());
