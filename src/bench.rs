@@ -308,18 +308,9 @@ fn bench_run(globals: &Globals, mode: Mode, limit: usize) -> Result<Vec<Measure>
     ])
 }
 
-/// Peak resident set size of this process (VmHWM), in MB.
+/// Peak resident set size of this process, in MB.
 fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
+    crate::models::generator::peak_rss_bytes() as f64 / (1024.0 * 1024.0)
 }
 
 fn machine_description() -> String {

@@ -595,14 +595,11 @@ pub fn summarise_fast(
         ));
         summary = String::new();
     }
-    let sha = match std::fs::read(&doc.source) {
-        Ok(bytes) => hex::encode(Sha256::digest(&bytes)),
-        Err(_) => hex::encode(Sha256::digest(doc.text.as_bytes())),
-    };
     Ok(ReportSummary {
         id: id.to_string(),
         source: doc.source.display().to_string(),
-        sha256: sha,
+        // The reader hashed the file's bytes already; never read the report again here.
+        sha256: doc.sha256.clone(),
         township: structure.township.clone(),
         county: structure.county.clone(),
         city: structure.city.clone(),
