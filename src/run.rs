@@ -124,8 +124,15 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
     };
     let mut generator = match &generator_files {
         Some(files) => Some(
-            Generator::load(files)
-                .with_context(|| format!("cannot load generator model {}", files.name))?,
+            Generator::load(files).with_context(|| {
+                format!(
+                    "cannot load generator model {name} (its files are the ones the manifest \
+                     pins, so the manifest pairs files that do not belong together: give the \
+                     model a tokenizer.json made for its GGUF, or run `township-digest models \
+                     fetch` for the default generator and drop --generator)",
+                    name = files.name
+                )
+            })?,
         ),
         None => None,
     };
@@ -147,16 +154,22 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
         .par_iter()
         .zip(ids.par_iter())
         .map(|(path, id)| {
-            let r = read::read_document(path).map_err(|e| e.reason).map(|doc| {
-                let structure = structure::parse(&doc);
-                let normalized = NormalizedText::new(&doc.text);
-                Parsed {
-                    id: id.clone(),
-                    doc,
-                    normalized,
-                    structure,
-                }
-            });
+            let r = read::read_document(path)
+                .map_err(|e| e.reason)
+                .and_then(|doc| {
+                    let structure = structure::parse(&doc);
+                    // A menu or a poem would otherwise come out as a report with empty sections.
+                    if let Some(reason) = &structure.not_a_report {
+                        return Err(reason.clone());
+                    }
+                    let normalized = NormalizedText::new(&doc.text);
+                    Ok(Parsed {
+                        id: id.clone(),
+                        doc,
+                        normalized,
+                        structure,
+                    })
+                });
             (path.clone(), id.clone(), r)
         })
         .collect();

@@ -180,7 +180,10 @@ pub fn read_document(path: &Path) -> Result<SourceDocument, ReadError> {
         return Err(err("empty file".to_string()));
     }
     let sha256 = hex::encode(Sha256::digest(&bytes));
-    let format = sniff_format(&bytes, format).map_err(err)?;
+    let mut format = sniff_format(&bytes, format).map_err(err)?;
+    if let Some(text_format) = plain_text_behind_extension(&bytes, format) {
+        format = text_format;
+    }
     let (text, encoding) = match format {
         Format::Txt | Format::Md => {
             let (t, e) = charset::decode_text(&bytes).map_err(err)?;
@@ -237,6 +240,21 @@ fn sniff_format(bytes: &[u8], by_extension: Format) -> Result<Format, String> {
         }
     }
     Ok(by_extension)
+}
+
+/// Plain text saved under a `.docx`, `.pdf` or `.html` name (a GBK report renamed by hand, an
+/// export tool that picked the wrong extension) is read as text. Only when the bytes lack the
+/// format's own signature and do decode as text; otherwise the format's reader gives its error.
+fn plain_text_behind_extension(bytes: &[u8], format: Format) -> Option<Format> {
+    let lacks_signature = match format {
+        Format::Docx => !bytes.starts_with(b"PK\x03\x04"),
+        Format::Pdf => !bytes.starts_with(b"%PDF-"),
+        // No tag at all in the first 4 KB: not HTML. ('<' never occurs inside a GBK/GB18030
+        // or Big5 multi-byte character, so the test is safe before decoding.)
+        Format::Html => !bytes.iter().take(4096).any(|&b| b == b'<'),
+        Format::Txt | Format::Md => false,
+    };
+    (lacks_signature && charset::decode_text(bytes).is_ok()).then_some(Format::Txt)
 }
 
 /// The file's bytes, refusing (from metadata, before reading) anything over MAX_FILE_BYTES.

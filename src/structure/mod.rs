@@ -67,6 +67,11 @@ pub struct ReportStructure {
     pub sentences: Vec<Sentence>,
     pub figures: Vec<Figure>,
     pub warnings: Vec<String>,
+    /// Set when the document does not look like a township rule-of-law report at all (a menu,
+    /// a poem, a report on another subject): the reason, said for a person. `run` fails such
+    /// a file instead of summarising it into empty sections.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_a_report: Option<String>,
 }
 
 impl ReportStructure {
@@ -144,8 +149,13 @@ pub fn parse(doc: &SourceDocument) -> ReportStructure {
         warnings
             .push("no shortcomings found (no problems section or problems passage)".to_string());
     }
+    let not_a_report = not_a_report(&norm.text);
+    if let Some(reason) = &not_a_report {
+        warnings.push(reason.clone());
+    }
     ReportStructure {
         source: doc.source.display().to_string(),
+        not_a_report,
         township,
         county: name(md.county),
         city: name(md.city),
@@ -154,6 +164,34 @@ pub fn parse(doc: &SourceDocument) -> ReportStructure {
         figures,
         warnings,
     }
+}
+
+/// Words a report on rule-of-law government work cannot avoid. Real reports use them dozens of
+/// times (the shortest dev report: 20+); a menu, a poem or a report on another subject almost
+/// never. Counted in the normalised (simplified) text, so traditional reports count too.
+const RULE_OF_LAW_TERMS: &[&str] = &[
+    "法治", "依法", "普法", "法律", "执法", "司法", "法制", "调解", "行政", "合法性",
+];
+
+/// Fewer mentions of [`RULE_OF_LAW_TERMS`] than this and the document is not a report.
+const MIN_RULE_OF_LAW_MENTIONS: usize = 3;
+
+/// Why a normalised text is not a township rule-of-law report, or `None` if it may be one.
+///
+/// Deliberately lenient: a report without a title, a year or a problems section still passes
+/// (those are warnings); only a text that never talks about rule-of-law work is refused.
+pub fn not_a_report(normalized: &str) -> Option<String> {
+    let mentions: usize = RULE_OF_LAW_TERMS
+        .iter()
+        .map(|t| normalized.matches(t).count())
+        .sum();
+    (mentions < MIN_RULE_OF_LAW_MENTIONS).then(|| {
+        format!(
+            "does not look like a township rule-of-law report: {mentions} mention(s) of \
+             rule-of-law terms ({} …), at least {MIN_RULE_OF_LAW_MENTIONS} expected",
+            RULE_OF_LAW_TERMS[..4].join("、")
+        )
+    })
 }
 
 /// `township-digest parse FILE...`: a JSON array, one object per readable file, on stdout;
@@ -254,6 +292,21 @@ mod tests {
         ] {
             check_offsets(t);
         }
+    }
+
+    #[test]
+    fn a_menu_or_a_poem_is_not_a_report_but_a_short_untitled_report_is() {
+        let menu = "春风小馆菜单\n凉菜\n拍黄瓜 12元\n热菜\n宫保鸡丁 38元\n营业时间10:00-22:00。";
+        let poem = "静夜思\n床前明月光，疑是地上霜。\n举头望明月，低头思故乡。";
+        for t in [menu, poem] {
+            let reason = parse(&doc(t)).not_a_report.expect(t);
+            assert!(reason.contains("rule-of-law"), "{reason}");
+        }
+        let report = "一、主要成效\n坚持依法行政，开展普法宣传12场。\n二、存在问题\n法治宣传不平衡。";
+        assert_eq!(parse(&doc(report)).not_a_report, None);
+        // Traditional script counts after normalisation.
+        let traditional = "一、主要成效\n堅持依法行政，開展普法宣傳。\n二、存在問題\n法治宣傳不平衡。";
+        assert_eq!(parse(&doc(traditional)).not_a_report, None);
     }
 
     #[test]

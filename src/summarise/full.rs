@@ -1,6 +1,7 @@
 //! Full mode: the generator rewrites item texts and the summary from prompt templates; every
 //! generated sentence is checked (numbers in the source, meaning close to its evidence).
 
+use super::grounding::{doubled_chars_absent_from_source, strip_markdown};
 use super::{numbers_absent_from_source, problem_labels, Prompts, ThemeIndex};
 use crate::document::SourceDocument;
 use crate::models::encoder::{cosine, EmbedKind, Encoder};
@@ -43,6 +44,9 @@ fn numbered_lines(text: &str, n: usize) -> Vec<Option<String>> {
 }
 
 /// Accept a generated line if grounded and close to its evidence.
+///
+/// Numbers are checked against the item's own evidence, not the whole report: a number that
+/// exists elsewhere in the source but is attached to this work point is still a fabrication.
 fn check(
     candidate: &str,
     evidence: &str,
@@ -50,18 +54,26 @@ fn check(
     template: &str,
     encoder: &Encoder,
 ) -> Result<std::result::Result<String, String>> {
-    let c = candidate.trim();
+    let cleaned = strip_markdown(candidate);
+    let c = cleaned.as_str();
     if c.is_empty() || !is_chinese(c) {
         return Ok(Err("not Chinese or empty".into()));
     }
     if template.contains(c) {
         return Ok(Err("copies the prompt".into()));
     }
-    let absent = numbers_absent_from_source(c, source);
+    let absent = numbers_absent_from_source(c, evidence);
     if !absent.is_empty() {
         return Ok(Err(format!(
-            "numbers absent from the source: {}",
+            "numbers absent from its evidence: {}",
             absent.join(", ")
+        )));
+    }
+    let slips = doubled_chars_absent_from_source(c, source);
+    if !slips.is_empty() {
+        return Ok(Err(format!(
+            "doubled characters the source does not have: {}",
+            slips.join(", ")
         )));
     }
     let e = encoder.embed(&[c, evidence], EmbedKind::Query)?;
@@ -225,6 +237,17 @@ pub fn refine_full(
         .take(MAX_ITEMS)
         .map(|s| s.text.clone())
         .collect();
+    let grounding: String = {
+        let mut g = vec![township.clone(), year.clone()];
+        for a in out.achievements.iter().take(MAX_ITEMS) {
+            g.extend(a.evidence.iter().map(|e| NormalizedText::new(&e.quote).text));
+            g.extend(a.figures.iter().map(|f| NormalizedText::new(f).text));
+        }
+        for s in out.shortcomings.iter().take(MAX_ITEMS) {
+            g.extend(s.evidence.iter().map(|e| NormalizedText::new(&e.quote).text));
+        }
+        g.join("\n")
+    };
     let material = format!(
         "{}\n{}\n{}",
         ach.join("\n"),
@@ -250,10 +273,8 @@ pub fn refine_full(
     let mut kept = Vec::new();
     let mut material_vec: Option<Vec<f32>> = None;
     for sent in gen.text.split_inclusive(['。', '！', '\n']) {
-        let s = sent
-            .trim()
-            .trim_start_matches(['-', '*', '#', ' ', '·'])
-            .trim();
+        let cleaned = strip_markdown(sent);
+        let s = cleaned.as_str();
         if s.is_empty() {
             continue;
         }
@@ -271,11 +292,21 @@ pub fn refine_full(
             ));
             continue;
         }
-        let absent = numbers_absent_from_source(s, source);
+        // Numbers must come from the material the generator was given (its items' evidence
+        // and figures), so a true number is never attached to the wrong work point.
+        let absent = numbers_absent_from_source(s, &grounding);
         if !absent.is_empty() {
             warnings.push(format!(
-                "summary: generated sentence dropped (numbers absent from the source: {})",
+                "summary: generated sentence dropped (numbers absent from its material: {})",
                 absent.join(", ")
+            ));
+            continue;
+        }
+        let slips = doubled_chars_absent_from_source(s, source);
+        if !slips.is_empty() {
+            warnings.push(format!(
+                "summary: generated sentence dropped (doubled characters the source does not have: {})",
+                slips.join(", ")
             ));
             continue;
         }

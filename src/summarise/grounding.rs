@@ -1,4 +1,5 @@
-//! Grounding checks: no number in generated or composed text that the source lacks.
+//! Grounding checks: no number in generated or composed text that the source lacks, no
+//! generation slip (a doubled character) the source does not have.
 
 use once_cell::sync::Lazy;
 use regex::Regex;
@@ -81,6 +82,38 @@ pub fn numbers_absent_from_source(text: &str, source: &str) -> Vec<String> {
     absent
 }
 
+fn is_han(c: char) -> bool {
+    ('\u{4e00}'..='\u{9fff}').contains(&c)
+}
+
+/// Doubled Han characters in `text` ("高高位推动") that `source` never doubles. Small models
+/// slip like this while copying, and a slip changes a phrase's meaning without moving its
+/// embedding much, so the similarity check alone lets it through. Genuine reduplication
+/// ("常常", "人人") copied from the source passes.
+pub fn doubled_chars_absent_from_source(text: &str, source: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out: Vec<String> = Vec::new();
+    for w in chars.windows(2) {
+        if w[0] == w[1] && is_han(w[0]) {
+            let pair: String = w.iter().collect();
+            if !source.contains(&pair) && !out.contains(&pair) {
+                out.push(pair);
+            }
+        }
+    }
+    out
+}
+
+/// Generated text without markdown decoration (`**bold**`, `# heading`, `- item`, `` `code` ``):
+/// the reports are plain text and the digest renders its own emphasis.
+pub fn strip_markdown(text: &str) -> String {
+    let t = text.replace("**", "").replace("__", "").replace('`', "");
+    t.trim()
+        .trim_start_matches(['#', '-', '*', '·', '•', '>', ' '])
+        .trim()
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +139,24 @@ mod tests {
         assert_eq!(numbers_absent_from_source("覆盖率36%", src), vec!["36%"]);
         // 3 is not 36.
         assert_eq!(numbers_absent_from_source("开展3场", src), vec!["3"]);
+    }
+
+    #[test]
+    fn doubled_characters_the_source_lacks_are_slips() {
+        let src = "坚持高位推动，常常深入村组。";
+        assert_eq!(
+            doubled_chars_absent_from_source("坚持高高位推动", src),
+            vec!["高高"]
+        );
+        assert!(doubled_chars_absent_from_source("常常深入村组", src).is_empty());
+        assert!(doubled_chars_absent_from_source("aa 11", src).is_empty());
+    }
+
+    #[test]
+    fn markdown_is_stripped_from_generated_lines() {
+        assert_eq!(strip_markdown("**普法宣传**覆盖不均衡"), "普法宣传覆盖不均衡");
+        assert_eq!(strip_markdown("- 经费保障不足"), "经费保障不足");
+        assert_eq!(strip_markdown("### 摘要"), "摘要");
     }
 
     #[test]
