@@ -267,5 +267,29 @@ fn full_mode_on_the_seed_and_r08_stays_grounded() {
         assert_eq!(full.achievements.len(), fast.achievements.len());
         assert_eq!(full.shortcomings.len(), fast.shortcomings.len());
         assert_eq!(full.township, fast.township);
+        if id == "haizigou_2024" {
+            // The seed's real problems survive full mode, named in its summary.
+            for t in [
+                "uneven_outreach",
+                "inactive_liaisons",
+                "funding_shortage",
+                "shallow_outreach",
+            ] {
+                assert!(
+                    full.shortcomings.iter().any(|x| x.theme == t),
+                    "full mode lost theme {t}"
+                );
+                let label = &s.themes.get(t).expect("theme").label;
+                assert!(full.summary.contains(label.as_str()), "summary lacks {label}");
+            }
+        }
+        for text in full
+            .achievements
+            .iter()
+            .map(|a| &a.text)
+            .chain(full.shortcomings.iter().map(|x| &x.text))
+        {
+            assert!(!text.contains("**"), "markdown left in {text}");
+        }
     }
 }

@@ -2,7 +2,11 @@
 //! generated sentence is checked (numbers in the source, meaning close to its evidence).
 
 use super::grounding::{doubled_chars_absent_from_source, strip_markdown};
-use super::{numbers_absent_from_source, problem_labels, Prompts, ThemeIndex};
+use super::{
+    numbers_absent_from_source, problem_labels, summarise_shortcomings, Prompts, ThemeIndex,
+    ThemeMatch,
+};
+use crate::themes::Theme;
 use crate::document::SourceDocument;
 use crate::models::encoder::{cosine, EmbedKind, Encoder};
 use crate::models::generator::{ChatMessage, GenerateOptions, Generator};
@@ -15,6 +19,12 @@ use anyhow::Result;
 /// Minimum encoder cosine between a generated line and its evidence.
 pub const MIN_SIMILARITY: f32 = 0.80;
 const MAX_ITEMS: usize = 8;
+/// Characters of an item's evidence given to the generator.
+const MAX_ITEM_INPUT_CHARS: usize = 240;
+/// A generated item text longer than this is a copy of its evidence, not a summary of it.
+const MAX_ITEM_CHARS: usize = 50;
+/// A generated summary sentence longer than this is copied material.
+const MAX_SUMMARY_SENTENCE_CHARS: usize = 150;
 
 fn is_chinese(s: &str) -> bool {
     let han = s
@@ -24,23 +34,25 @@ fn is_chinese(s: &str) -> bool {
     han >= 4 && han * 2 >= s.chars().filter(|c| !c.is_whitespace()).count()
 }
 
-/// Parse "1. xxx" / "1、xxx" numbered lines into a map number → text.
-fn numbered_lines(text: &str, n: usize) -> Vec<Option<String>> {
-    let mut out = vec![None; n];
-    for line in text.lines() {
-        let l = line.trim();
-        let digits: String = l.chars().take_while(|c| c.is_ascii_digit()).collect();
-        let Ok(k) = digits.parse::<usize>() else {
-            continue;
-        };
-        let rest = l[digits.len()..]
-            .trim_start_matches(['.', '．', '、', ')', '）', ':', '：', ' '])
-            .trim();
-        if k >= 1 && k <= n && !rest.is_empty() && out[k - 1].is_none() {
-            out[k - 1] = Some(rest.to_string());
+/// The answer line of a one-item generation: its first non-empty line, without a short label
+/// the model sometimes puts in front ("工作成绩：…", "问题：…").
+fn answer_line(text: &str) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    let line = strip_markdown(line);
+    match line.split_once(['：', ':']) {
+        Some((label, rest))
+            if label.chars().count() <= 6
+                && !label.chars().any(|c| c.is_ascii_digit())
+                && !rest.trim().is_empty() =>
+        {
+            rest.trim().to_string()
         }
+        _ => line,
     }
-    out
 }
 
 /// Accept a generated line if grounded and close to its evidence.
@@ -61,6 +73,12 @@ fn check(
     }
     if template.contains(c) {
         return Ok(Err("copies the prompt".into()));
+    }
+    let len = c.chars().count();
+    if len > MAX_ITEM_CHARS {
+        return Ok(Err(format!(
+            "{len} characters, more than {MAX_ITEM_CHARS}: a copy, not a summary"
+        )));
     }
     let absent = numbers_absent_from_source(c, evidence);
     if !absent.is_empty() {
@@ -86,6 +104,9 @@ fn check(
     Ok(Ok(c.to_string()))
 }
 
+/// Rewrite item texts one item per generator call. Small models copy their input when asked
+/// to rewrite a numbered list in one go, but condense a single passage well, and a short
+/// prompt costs little to prefill.
 #[allow(clippy::too_many_arguments)]
 fn rewrite_items(
     name: &str,
@@ -98,38 +119,109 @@ fn rewrite_items(
     warnings: &mut Vec<String>,
 ) -> Result<()> {
     let n = texts.len().min(MAX_ITEMS);
-    if n == 0 {
-        return Ok(());
-    }
-    let items: Vec<String> = (0..n)
-        .map(|i| {
-            let e: String = evidence[i].chars().take(120).collect();
-            format!("{}. {}", i + 1, e)
-        })
-        .collect();
-    let prompt = prompts.render(name, &[("items", &items.join("\n"))]);
-    let gen = generator.chat(
-        &[ChatMessage::user(prompt)],
-        &GenerateOptions {
-            max_new_tokens: 40 * n + 20,
-            ..Default::default()
-        },
-    )?;
-    let lines = numbered_lines(&gen.text, n);
-    for (i, line) in lines.into_iter().enumerate() {
-        let Some(line) = line else {
+    for i in 0..n {
+        let item: String = evidence[i].chars().take(MAX_ITEM_INPUT_CHARS).collect();
+        let prompt = prompts.render(name, &[("item", &item)]);
+        let gen = generator.chat(
+            &[ChatMessage::user(prompt)],
+            &GenerateOptions {
+                max_new_tokens: 48,
+                ..Default::default()
+            },
+        )?;
+        let line = answer_line(&gen.text);
+        if line.is_empty() {
             warnings.push(format!(
-                "{name}: no generated line for item {}; extractive text kept",
+                "{name}: no generated text for item {}; extractive text kept",
                 i + 1
             ));
             continue;
-        };
+        }
         match check(&line, &evidence[i], source, prompts.template(name), encoder)? {
             Ok(t) => texts[i] = t,
             Err(why) => warnings.push(format!(
                 "{name}: generated text for item {} rejected ({why}); extractive text kept",
                 i + 1
             )),
+        }
+    }
+    Ok(())
+}
+
+/// Which of two themes the generator picks for a problem: `Some(true)` the first shown,
+/// `Some(false)` the second, `None` when the answer names neither.
+fn ask_theme_choice(
+    problem: &str,
+    first: &Theme,
+    second: &Theme,
+    generator: &mut Generator,
+    prompts: &Prompts,
+) -> Result<Option<bool>> {
+    let prompt = prompts.render(
+        "theme_choice.txt",
+        &[
+            ("problem", problem),
+            ("a_label", &first.label),
+            ("a_description", &first.description),
+            ("b_label", &second.label),
+            ("b_description", &second.description),
+        ],
+    );
+    let answer = generator.chat(
+        &[ChatMessage::user(prompt)],
+        &GenerateOptions {
+            max_new_tokens: 4,
+            ..Default::default()
+        },
+    )?;
+    Ok(answer.text.chars().find_map(|c| match c {
+        'A' | 'Ａ' => Some(true),
+        'B' | 'Ｂ' => Some(false),
+        _ => None,
+    }))
+}
+
+/// Settle the themes the encoder found ambiguous (two themes within [`super::THEME_MARGIN`]):
+/// the generator is asked twice with the two themes in swapped order, and the runner-up
+/// replaces the encoder's choice only when both answers pick it. Small models favour the
+/// first option shown; asking both ways keeps that bias from deciding.
+fn settle_ambiguous_themes(
+    out: &mut ReportSummary,
+    matches: &[ThemeMatch],
+    themes: &ThemeSet,
+    generator: &mut Generator,
+    prompts: &Prompts,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    for (k, (s, m)) in out.shortcomings.iter_mut().zip(matches).enumerate() {
+        let (Some(best), Some(runner_up)) = (m.theme, m.runner_up) else {
+            continue;
+        };
+        if !m.is_ambiguous() {
+            continue;
+        }
+        let (Some(a), Some(b)) = (themes.themes.get(best), themes.themes.get(runner_up)) else {
+            continue;
+        };
+        if s.theme != a.id {
+            continue;
+        }
+        let problem: String = s
+            .evidence
+            .iter()
+            .map(|e| NormalizedText::new(&e.quote).text)
+            .collect();
+        let first = ask_theme_choice(&problem, a, b, generator, prompts)?;
+        let swapped = ask_theme_choice(&problem, b, a, generator, prompts)?;
+        if first == Some(false) && swapped == Some(true) {
+            warnings.push(format!(
+                "shortcoming {}: theme settled by the generator: {} rather than {} (encoder margin {:.3})",
+                k + 1,
+                b.id,
+                a.id,
+                m.margin
+            ));
+            s.theme = b.id.clone();
         }
     }
     Ok(())
@@ -142,7 +234,7 @@ pub fn refine_full(
     doc: &SourceDocument,
     structure: &ReportStructure,
     themes: &ThemeSet,
-    _index: &ThemeIndex,
+    index: &ThemeIndex,
     encoder: &Encoder,
     generator: &mut Generator,
     prompts: &Prompts,
@@ -150,6 +242,14 @@ pub fn refine_full(
     let mut out = fast;
     let mut warnings = Vec::new();
     let source = doc.text.as_str();
+
+    // Themes first: the summary names the problems by theme. The matches are recomputed (a
+    // few embeddings) rather than carried through the fast-mode result, and used only when
+    // they describe the same shortcomings.
+    let (again, matches) = summarise_shortcomings(doc, structure, themes, index, encoder)?;
+    if again == out.shortcomings {
+        settle_ambiguous_themes(&mut out, &matches, themes, generator, prompts, &mut warnings)?;
+    }
 
     // Achievements: one call.
     let mut texts: Vec<String> = out.achievements.iter().map(|a| a.text.clone()).collect();
@@ -272,10 +372,24 @@ pub fn refine_full(
     )?;
     let mut kept = Vec::new();
     let mut material_vec: Option<Vec<f32>> = None;
-    for sent in gen.text.split_inclusive(['。', '！', '\n']) {
+    let sentences: Vec<&str> = gen.text.split_inclusive(['。', '！', '\n']).collect();
+    let n_sentences = sentences.len();
+    for (k, sent) in sentences.into_iter().enumerate() {
         let cleaned = strip_markdown(sent);
         let s = cleaned.as_str();
         if s.is_empty() {
+            continue;
+        }
+        // The token budget ran out mid-sentence: never print half a sentence.
+        if k + 1 == n_sentences && !gen.stopped && !s.ends_with(['。', '！']) {
+            warnings.push(format!("summary: unfinished generated sentence dropped: {s}"));
+            continue;
+        }
+        let len = s.chars().count();
+        if len > MAX_SUMMARY_SENTENCE_CHARS {
+            warnings.push(format!(
+                "summary: generated sentence of {len} characters dropped (copied material, not a summary)"
+            ));
             continue;
         }
         let han = s
@@ -332,8 +446,9 @@ pub fn refine_full(
         );
     } else {
         let mut summary = kept.concat();
-        // Make sure the summary names the problems by theme.
-        if !labels.is_empty() && !labels.iter().any(|l| summary.contains(l.as_str())) {
+        // Make sure the summary names every problem by its theme: a reader comparing
+        // townships looks for those labels.
+        if labels.iter().any(|l| !summary.contains(l.as_str())) {
             summary.push_str(&format!("存在的主要问题：{}。", labels.join("；")));
         }
         out.summary = summary;

@@ -26,6 +26,7 @@ pub const TEMPLATE_FILES: &[&str] = &[
     "achievements.txt",
     "shortcomings.txt",
     "summary.txt",
+    "theme_choice.txt",
 ];
 
 /// The prompt templates (user-editable files in `prompts/`).
@@ -119,10 +120,9 @@ impl ThemeIndex {
         s
     }
 
-    /// (theme index or None for other, best score, margin to runner-up) for an item given
-    /// the embeddings of its parts (e.g. its heading phrase and its whole text): per-theme
-    /// max-sim scores averaged over the parts.
-    pub fn classify(&self, parts: &[&[f32]]) -> (Option<usize>, f32, f32) {
+    /// The theme match of an item given the embeddings of its parts (e.g. its heading phrase
+    /// and its whole text): per-theme max-sim scores averaged over the parts.
+    pub fn classify(&self, parts: &[&[f32]]) -> ThemeMatch {
         let mut s = vec![0f32; self.n_themes];
         for v in parts {
             for (acc, x) in s.iter_mut().zip(self.scores(v)) {
@@ -134,8 +134,29 @@ impl ThemeIndex {
         let best = idx.first().copied();
         let b = best.map(|i| s[i]).unwrap_or(0.0);
         let second = idx.get(1).map(|&i| s[i]).unwrap_or(0.0);
-        let th = if b >= THEME_MIN_SCORE { best } else { None };
-        (th, b, b - second)
+        ThemeMatch {
+            theme: if b >= THEME_MIN_SCORE { best } else { None },
+            runner_up: idx.get(1).copied().filter(|_| second >= THEME_MIN_SCORE),
+            score: b,
+            margin: b - second,
+        }
+    }
+}
+
+/// How a shortcoming matched the themes file: the best theme (None: `other`), the runner-up
+/// when it also clears [`THEME_MIN_SCORE`], the best score and its margin over the runner-up.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThemeMatch {
+    pub theme: Option<usize>,
+    pub runner_up: Option<usize>,
+    pub score: f32,
+    pub margin: f32,
+}
+
+impl ThemeMatch {
+    /// Two themes fit almost equally well: the encoder alone should not decide.
+    pub fn is_ambiguous(&self) -> bool {
+        self.theme.is_some() && self.runner_up.is_some() && self.margin < THEME_MARGIN
     }
 }
 
@@ -441,16 +462,14 @@ pub(crate) fn role_items(
     items
 }
 
-/// (best score, margin to the runner-up) of a shortcoming's theme match.
-type ThemeScore = (f32, f32);
-
-fn summarise_shortcomings(
+/// Shortcomings of a report with their theme matches (same order, same length).
+pub fn summarise_shortcomings(
     doc: &SourceDocument,
     structure: &ReportStructure,
     themes: &ThemeSet,
     index: &ThemeIndex,
     encoder: &Encoder,
-) -> Result<(Vec<Shortcoming>, Vec<ThemeScore>)> {
+) -> Result<(Vec<Shortcoming>, Vec<ThemeMatch>)> {
     let cl = role_items(doc, structure, Role::Shortcomings);
     if cl.is_empty() {
         return Ok((Vec::new(), Vec::new()));
@@ -464,8 +483,9 @@ fn summarise_shortcomings(
     let mut scores = Vec::new();
     for (c, v) in cl.iter().zip(embs.chunks(2)) {
         let parts: Vec<&[f32]> = v.iter().map(Vec::as_slice).collect();
-        let (th, best, margin) = index.classify(&parts);
-        let theme = th
+        let m = index.classify(&parts);
+        let theme = m
+            .theme
             .and_then(|i| themes.themes.get(i))
             .map(|t| t.id.clone())
             .unwrap_or_else(|| OTHER_THEME.to_string());
@@ -477,7 +497,7 @@ fn summarise_shortcomings(
             theme,
             evidence: vec![ev],
         });
-        scores.push((best, margin));
+        scores.push(m);
     }
     Ok((out, scores))
 }

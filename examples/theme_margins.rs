@@ -1,0 +1,47 @@
+//! How close each shortcoming's theme match is: best theme, runner-up, score and margin, with
+//! the ambiguous ones (which full mode asks the generator to settle) marked. A tool for
+//! tuning `THEME_MARGIN` and the themes file.
+//! usage: theme_margins REPORT... (models from $TOWNSHIP_DIGEST_MODELS or the user cache)
+use std::path::PathBuf;
+use township_digest::cli::Globals;
+use township_digest::models::encoder::Encoder;
+use township_digest::models::{ModelRole, ModelStore};
+use township_digest::summarise::{summarise_shortcomings, ThemeIndex};
+use township_digest::themes::ThemeSet;
+
+fn main() -> anyhow::Result<()> {
+    let store = ModelStore::open(&Globals {
+        quiet: true,
+        models_dir: std::env::var_os("TOWNSHIP_DIGEST_MODELS").map(Into::into),
+        manifest: None,
+    })?;
+    let files = store.ensure(&store.default_model(ModelRole::Encoder)?, false)?;
+    let encoder = Encoder::load(&files)?;
+    let themes = ThemeSet::load(&PathBuf::from("prompts/themes.toml"))?;
+    let index = ThemeIndex::build(&themes, &encoder)?;
+    let id = |i: Option<usize>| {
+        i.and_then(|i| themes.themes.get(i))
+            .map_or("other", |t| t.id.as_str())
+    };
+    let (mut n, mut ambiguous) = (0, 0);
+    for path in std::env::args().skip(1) {
+        let doc = township_digest::read::read_document(path.as_ref())?;
+        let structure = township_digest::structure::parse(&doc);
+        let (items, matches) = summarise_shortcomings(&doc, &structure, &themes, &index, &encoder)?;
+        for (s, m) in items.iter().zip(&matches) {
+            n += 1;
+            ambiguous += usize::from(m.is_ambiguous());
+            let quote: String = s.evidence[0].quote.chars().take(30).collect();
+            println!(
+                "{}{path}\t{}\t{}\t{:.3}\t{:.3}\t{quote}",
+                if m.is_ambiguous() { "* " } else { "  " },
+                id(m.theme),
+                id(m.runner_up),
+                m.score,
+                m.margin
+            );
+        }
+    }
+    println!("{ambiguous} of {n} shortcomings ambiguous");
+    Ok(())
+}
