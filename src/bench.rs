@@ -248,7 +248,14 @@ fn bench_generator(globals: &Globals) -> Result<Vec<Measure>> {
     let files = store.locate(&store.default_model(ModelRole::Generator)?)?;
     // Real report text as the prompt, repeated to the lengths measured.
     let text: String = report_sentences(usize::MAX)?.join("");
-    let rows = crate::models::generator::benchmark(&files, &text, &[512, 1500], 128, 0)?;
+    // The prefill chunk `run` uses, so the figures are those of a real run.
+    let rows = crate::models::generator::benchmark(
+        &files,
+        &text,
+        &[512, 1500],
+        128,
+        crate::models::generator::DEFAULT_PREFILL_CHUNK,
+    )?;
     let mut out = Vec::new();
     for r in rows {
         out.push(measure(

@@ -1,5 +1,5 @@
 //! `township-digest run`: the pipeline's conductor. It owns scheduling (rayon across reports,
-//! the generator in sequence), the result cache that makes re-runs idempotent and resumable,
+//! one single-threaded generator instance per core), the result cache that makes re-runs idempotent and resumable,
 //! the output-folder lock, `run.json` and the exit status. It does no text work itself.
 
 use crate::cli::{Globals, Mode, RunArgs};
@@ -56,6 +56,10 @@ struct RunRecord {
     digest: Option<String>,
 }
 
+/// Stage 1's result for one report: its summary and whether it came from the cache, or why
+/// it failed.
+type FastResult = std::result::Result<(ReportSummary, bool), String>;
+
 /// One report that was read and parsed.
 struct Parsed {
     id: String,
@@ -102,6 +106,15 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
             .build_global();
     }
 
+    let n_generators = generator_instances(args);
+    tracing::debug!("full mode: {n_generators} generator instance(s)");
+    if n_generators > 1 && std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        // candle's quantized matmuls run on one global pool whose `execute` serialises its
+        // callers; with one thread it runs inline, so single-threaded instances do not queue
+        // on each other. Set before any quantized matmul creates that pool.
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
+
     // Models first: a missing or corrupt model is a fatal error before any work is done.
     let t = Instant::now();
     let store = ModelStore::open(globals)?;
@@ -123,17 +136,15 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
         }
     };
     let mut generator = match &generator_files {
-        Some(files) => Some(
-            Generator::load(files).with_context(|| {
-                format!(
-                    "cannot load generator model {name} (its files are the ones the manifest \
+        Some(files) => Some(Generator::load(files).with_context(|| {
+            format!(
+                "cannot load generator model {name} (its files are the ones the manifest \
                      pins, so the manifest pairs files that do not belong together: give the \
                      model a tokenizer.json made for its GGUF, or run `township-digest models \
                      fetch` for the default generator and drop --generator)",
-                    name = files.name
-                )
-            })?,
-        ),
+                name = files.name
+            )
+        })?),
         None => None,
     };
     let index = ThemeIndex::build(&themes, &encoder)?;
@@ -211,7 +222,7 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
 
     // Stage 1 (all modes): extractive summary, encoder only, rayon across reports.
     let t = Instant::now();
-    let fast_results: Vec<(usize, std::result::Result<(ReportSummary, bool), String>)> = parsed
+    let fast_results: Vec<(usize, FastResult)> = parsed
         .par_iter()
         .enumerate()
         .map(|(i, p)| {
@@ -245,59 +256,98 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
         .collect();
     timings.insert("summarise_fast_s", t.elapsed().as_secs_f64());
 
-    // Stage 2 (full mode): the generator, one report at a time. candle's quantized matmul
-    // already uses every core, and its pool serialises concurrent callers (MODELS.md), so one
-    // model instance in sequence gives the most reports per hour on 2 cores (BENCHMARKS.md).
+    // Stage 2 (full mode): the generator. With N instances (see `generator_instances`) each
+    // runs single-threaded in its own thread and takes the next report from a shared counter;
+    // with one it uses every core. Results are placed by report index, so the outputs do not
+    // depend on which instance did which report.
     let t = Instant::now();
     let mut summaries: Vec<Option<ReportSummary>> = vec![None; parsed.len()];
+    let mut jobs: Vec<(usize, ReportSummary)> = Vec::new();
+    let mut outcomes: Vec<Option<std::result::Result<(ReportSummary, &'static str), String>>> =
+        vec![None; parsed.len()];
     for (i, r) in fast_results {
-        let p = &parsed[i];
         match r {
-            Ok((s, true)) => {
-                statuses.push(ok_status(p, "cached", &s));
+            Ok((s, true)) => outcomes[i] = Some(Ok((s, "cached"))),
+            Ok((s, false)) if generator.is_some() => jobs.push((i, s)),
+            Ok((s, false)) => outcomes[i] = Some(Ok((s, "done"))),
+            Err(reason) => outcomes[i] = Some(Err(reason)),
+        }
+    }
+    if let (Some(first), Some(files)) = (generator.as_mut(), generator_files.as_ref()) {
+        let mut extra: Vec<Generator> = Vec::new();
+        for _ in 1..n_generators.min(jobs.len()) {
+            extra.push(
+                Generator::load(files)
+                    .with_context(|| format!("cannot load generator model {}", files.name))?,
+            );
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let done = std::sync::Mutex::new(Vec::new());
+        let refine = |gen: &mut Generator| loop {
+            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some((i, fast)) = jobs.get(k) else { break };
+            let p = &parsed[*i];
+            let key = cache_key(&settings_key, &p.doc.sha256, &p.id);
+            let full = summarise::refine_full(
+                fast.clone(),
+                &p.doc,
+                &p.structure,
+                &themes,
+                &index,
+                &encoder,
+                gen,
+                &prompts,
+            )
+            .map_err(|e| format!("{e:#}"))
+            .and_then(|s| {
+                cache
+                    .store(&p.id, &key, &s)
+                    .map(|_| s)
+                    .map_err(|e| format!("{e:#}"))
+            });
+            if full.is_ok() {
+                progress.tick(&p.id, "done");
+            }
+            if let Ok(mut d) = done.lock() {
+                d.push((*i, full));
+            }
+        };
+        if extra.is_empty() {
+            refine(first);
+        } else {
+            std::thread::scope(|scope| {
+                for gen in std::iter::once(first).chain(extra.iter_mut()) {
+                    let refine = &refine;
+                    scope.spawn(move || {
+                        match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
+                            // Our kernels use the current rayon pool: one thread per instance.
+                            Ok(pool) => pool.install(|| refine(gen)),
+                            Err(_) => refine(gen),
+                        }
+                    });
+                }
+            });
+        }
+        for (i, full) in done.into_inner().unwrap_or_default() {
+            outcomes[i] = Some(full.map(|s| (s, "done")));
+        }
+    }
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        let p = &parsed[i];
+        match outcome {
+            Some(Ok((s, status))) => {
+                statuses.push(ok_status(p, status, &s));
                 summaries[i] = Some(s);
             }
-            Ok((s, false)) => match (&mut generator, args.mode) {
-                (Some(gen), Mode::Full) => {
-                    let key = cache_key(&settings_key, &p.doc.sha256, &p.id);
-                    let full = summarise::refine_full(
-                        s,
-                        &p.doc,
-                        &p.structure,
-                        &themes,
-                        &index,
-                        &encoder,
-                        gen,
-                        &prompts,
-                    )
-                    .map_err(|e| format!("{e:#}"))
-                    .and_then(|s| {
-                        cache
-                            .store(&p.id, &key, &s)
-                            .map(|_| s)
-                            .map_err(|e| format!("{e:#}"))
-                    });
-                    match full {
-                        Ok(s) => {
-                            progress.tick(&p.id, "done");
-                            statuses.push(ok_status(p, "done", &s));
-                            summaries[i] = Some(s);
-                        }
-                        Err(reason) => {
-                            tracing::error!("{}: {reason}", p.doc.source.display());
-                            statuses.push(failed(&p.doc.source, Some(p.id.clone()), reason));
-                        }
-                    }
-                }
-                _ => {
-                    statuses.push(ok_status(p, "done", &s));
-                    summaries[i] = Some(s);
-                }
-            },
-            Err(reason) => {
+            Some(Err(reason)) => {
                 tracing::error!("{}: {reason}", p.doc.source.display());
                 statuses.push(failed(&p.doc.source, Some(p.id.clone()), reason));
             }
+            None => statuses.push(failed(
+                &p.doc.source,
+                Some(p.id.clone()),
+                "internal error: the report was lost between stages".to_string(),
+            )),
         }
     }
     progress.finish();
@@ -401,6 +451,25 @@ fn provision(store: &ModelStore, name: &str, progress: bool) -> Result<ModelFile
         );
         store.ensure(name, progress)
     }
+}
+
+/// How many generator instances full mode runs side by side: one single-threaded instance per
+/// core (capped by --jobs). Measured on 2 cores (BENCHMARKS.md): 2 x 1 thread gives 32% more
+/// reports per hour than 1 x 2 threads, at twice the generator's memory.
+/// `TOWNSHIP_DIGEST_GENERATORS` overrides (e.g. 1 on a machine short of memory).
+fn generator_instances(args: &RunArgs) -> usize {
+    if args.mode != Mode::Full {
+        return 1;
+    }
+    if let Some(n) = std::env::var("TOWNSHIP_DIGEST_GENERATORS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        return n.max(1);
+    }
+    // The global pool's size: the cores, or RAYON_NUM_THREADS / --jobs when set.
+    let cores = rayon::current_num_threads().max(1);
+    args.jobs.unwrap_or(cores).min(cores).max(1)
 }
 
 fn failed(path: &Path, id: Option<String>, reason: String) -> InputStatus {

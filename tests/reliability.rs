@@ -283,8 +283,14 @@ fn bad_files_in_a_good_folder_are_reported_and_the_digest_covers_the_good_ones()
         ("truncated.docx", ""),
         ("scanned.pdf", ""),
         ("huge.txt", "too large"),
-        ("menu.txt", "does not look like a township rule-of-law report"),
-        ("poem.md", "does not look like a township rule-of-law report"),
+        (
+            "menu.txt",
+            "does not look like a township rule-of-law report",
+        ),
+        (
+            "poem.md",
+            "does not look like a township rule-of-law report",
+        ),
     ];
     for (name, reason) in expected_failures {
         let s = status_of(name);
@@ -334,13 +340,7 @@ fn bad_files_in_a_good_folder_are_reported_and_the_digest_covers_the_good_ones()
     ids.sort();
     assert_eq!(
         ids,
-        [
-            "haizigou_2024",
-            "r01",
-            "r04_no_problems",
-            "r07_gbk",
-            "r08"
-        ]
+        ["haizigou_2024", "r01", "r04_no_problems", "r07_gbk", "r08"]
     );
     let mut files: Vec<String> = std::fs::read_dir(out.path().join("reports"))
         .unwrap()
@@ -360,12 +360,18 @@ fn a_tokenizer_that_does_not_match_the_generator_stops_a_full_run_with_exit_2() 
     let dir = m.path().join("bad-tokenizer");
     std::fs::create_dir_all(&dir).unwrap();
     let gguf = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf";
-    std::fs::hard_link(m.path().join("qwen2.5-coder-0.5b").join(gguf), dir.join(gguf))
-        .or_else(|_| {
-            std::fs::copy(m.path().join("qwen2.5-coder-0.5b").join(gguf), dir.join(gguf))
-                .map(|_| ())
-        })
-        .unwrap();
+    std::fs::hard_link(
+        m.path().join("qwen2.5-coder-0.5b").join(gguf),
+        dir.join(gguf),
+    )
+    .or_else(|_| {
+        std::fs::copy(
+            m.path().join("qwen2.5-coder-0.5b").join(gguf),
+            dir.join(gguf),
+        )
+        .map(|_| ())
+    })
+    .unwrap();
     let vocab: serde_json::Map<String, serde_json::Value> = ["[UNK]", "法治", "政府", "建设"]
         .iter()
         .enumerate()
@@ -400,15 +406,54 @@ fn a_tokenizer_that_does_not_match_the_generator_stops_a_full_run_with_exit_2() 
     let o = bin(m.path())
         .arg("--manifest")
         .arg(&manifest_path)
-        .args(["run", "fixtures/reports/r07.txt", "--generator", "bad-tokenizer", "--out"])
+        .args([
+            "run",
+            "fixtures/reports/r07.txt",
+            "--generator",
+            "bad-tokenizer",
+            "--out",
+        ])
         .arg(out.path())
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("tokenizer does not match"), "{stderr}");
-    assert!(stderr.contains("bad-tokenizer"), "names the model: {stderr}");
-    assert!(stderr.contains("tokenizer.json"), "says how to fix it: {stderr}");
+    assert!(
+        stderr.contains("bad-tokenizer"),
+        "names the model: {stderr}"
+    );
+    assert!(
+        stderr.contains("tokenizer.json"),
+        "says how to fix it: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!out.path().join("digest.json").exists());
+
+    // The same model with its tokenizer missing: exit 2, naming the file and the fix.
+    std::fs::remove_file(dir.join("tokenizer.json")).unwrap();
+    let o = bin(m.path())
+        .arg("--manifest")
+        .arg(&manifest_path)
+        .args([
+            "run",
+            "fixtures/reports/r07.txt",
+            "--generator",
+            "bad-tokenizer",
+            "--out",
+        ])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("tokenizer.json"),
+        "names the file: {stderr}"
+    );
+    assert!(
+        stderr.contains("models fetch bad-tokenizer"),
+        "says how to fix it: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -280,7 +280,10 @@ fn full_mode_on_the_seed_and_r08_stays_grounded() {
                     "full mode lost theme {t}"
                 );
                 let label = &s.themes.get(t).expect("theme").label;
-                assert!(full.summary.contains(label.as_str()), "summary lacks {label}");
+                assert!(
+                    full.summary.contains(label.as_str()),
+                    "summary lacks {label}"
+                );
             }
         }
         for text in full

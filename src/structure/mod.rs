@@ -170,7 +170,16 @@ pub fn parse(doc: &SourceDocument) -> ReportStructure {
 /// times (the shortest dev report: 20+); a menu, a poem or a report on another subject almost
 /// never. Counted in the normalised (simplified) text, so traditional reports count too.
 const RULE_OF_LAW_TERMS: &[&str] = &[
-    "法治", "依法", "普法", "法律", "执法", "司法", "法制", "调解", "行政", "合法性",
+    "法治",
+    "依法",
+    "普法",
+    "法律",
+    "执法",
+    "司法",
+    "法制",
+    "调解",
+    "行政",
+    "合法性",
 ];
 
 /// Fewer mentions of [`RULE_OF_LAW_TERMS`] than this and the document is not a report.
@@ -302,10 +311,12 @@ mod tests {
             let reason = parse(&doc(t)).not_a_report.expect(t);
             assert!(reason.contains("rule-of-law"), "{reason}");
         }
-        let report = "一、主要成效\n坚持依法行政，开展普法宣传12场。\n二、存在问题\n法治宣传不平衡。";
+        let report =
+            "一、主要成效\n坚持依法行政，开展普法宣传12场。\n二、存在问题\n法治宣传不平衡。";
         assert_eq!(parse(&doc(report)).not_a_report, None);
         // Traditional script counts after normalisation.
-        let traditional = "一、主要成效\n堅持依法行政，開展普法宣傳。\n二、存在問題\n法治宣傳不平衡。";
+        let traditional =
+            "一、主要成效\n堅持依法行政，開展普法宣傳。\n二、存在問題\n法治宣傳不平衡。";
         assert_eq!(parse(&doc(traditional)).not_a_report, None);
     }
 

@@ -3,16 +3,16 @@
 
 use super::grounding::{doubled_chars_absent_from_source, strip_markdown};
 use super::{
-    numbers_absent_from_source, problem_labels, summarise_shortcomings, Prompts, ThemeIndex,
-    ThemeMatch,
+    compose_fast_summary, numbers_absent_from_source, problem_labels, summarise_shortcomings,
+    Prompts, ThemeIndex, ThemeMatch, ITEM_MARKER,
 };
-use crate::themes::Theme;
 use crate::document::SourceDocument;
 use crate::models::encoder::{cosine, EmbedKind, Encoder};
 use crate::models::generator::{ChatMessage, GenerateOptions, Generator};
 use crate::normalize::NormalizedText;
 use crate::report::ReportSummary;
 use crate::structure::ReportStructure;
+use crate::themes::Theme;
 use crate::themes::ThemeSet;
 use anyhow::Result;
 
@@ -21,10 +21,14 @@ pub const MIN_SIMILARITY: f32 = 0.80;
 const MAX_ITEMS: usize = 8;
 /// Characters of an item's evidence given to the generator.
 const MAX_ITEM_INPUT_CHARS: usize = 240;
+/// An extractive item text this short is kept as it is when it is a whole heading or sentence.
+const SHORT_ENOUGH_CHARS: usize = 24;
 /// A generated item text longer than this is a copy of its evidence, not a summary of it.
 const MAX_ITEM_CHARS: usize = 50;
 /// A generated summary sentence longer than this is copied material.
 const MAX_SUMMARY_SENTENCE_CHARS: usize = 150;
+/// Less generated summary text than this after the checks: compose the summary instead.
+const MIN_SUMMARY_CHARS: usize = 40;
 
 fn is_chinese(s: &str) -> bool {
     let han = s
@@ -43,7 +47,7 @@ fn answer_line(text: &str) -> String {
         .find(|l| !l.is_empty())
         .unwrap_or_default();
     let line = strip_markdown(line);
-    match line.split_once(['：', ':']) {
+    let line = match line.split_once(['：', ':']) {
         Some((label, rest))
             if label.chars().count() <= 6
                 && !label.chars().any(|c| c.is_ascii_digit())
@@ -52,7 +56,19 @@ fn answer_line(text: &str) -> String {
             rest.trim().to_string()
         }
         _ => line,
-    }
+    };
+    // "三是健全领导机制" → "健全领导机制": the enumeration belongs to the report, not the item.
+    ITEM_MARKER.replace(&line, "").trim().to_string()
+}
+
+/// Runs of 4 characters the generated text shares with the prompt template but not with the
+/// source: the model echoing its instructions ("乡镇法治政府建设报告中……是工作成绩").
+fn echoes_template(text: &str, template: &str, source: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars.windows(4).find_map(|w| {
+        let run: String = w.iter().collect();
+        (template.contains(&run) && !source.contains(&run)).then_some(run)
+    })
 }
 
 /// Accept a generated line if grounded and close to its evidence.
@@ -73,6 +89,9 @@ fn check(
     }
     if template.contains(c) {
         return Ok(Err("copies the prompt".into()));
+    }
+    if let Some(run) = echoes_template(c, template, source) {
+        return Ok(Err(format!("echoes the prompt (`{run}`)")));
     }
     let len = c.chars().count();
     if len > MAX_ITEM_CHARS {
@@ -104,7 +123,22 @@ fn check(
     Ok(Ok(c.to_string()))
 }
 
-/// Rewrite item texts one item per generator call. Small models copy their input when asked
+/// Whether `text` stands in the (normalised) report as a whole line or sentence: it is followed
+/// by a sentence end or a line break, not by a comma that continues the sentence.
+fn is_whole_unit(text: &str, normalized: &str) -> bool {
+    let t = text.trim_end_matches(['。', '；', '！', '：']);
+    if t.is_empty() {
+        return false;
+    }
+    normalized.match_indices(t).any(|(at, m)| {
+        normalized[at + m.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| "。；！？：\n".contains(c))
+    })
+}
+
+/// Rewrite the long item texts, one item per generator call. Small models copy their input when asked
 /// to rewrite a numbered list in one go, but condense a single passage well, and a short
 /// prompt costs little to prefill.
 #[allow(clippy::too_many_arguments)]
@@ -113,6 +147,7 @@ fn rewrite_items(
     texts: &mut [String],
     evidence: &[String],
     source: &str,
+    normalized: &str,
     encoder: &Encoder,
     generator: &mut Generator,
     prompts: &Prompts,
@@ -120,6 +155,12 @@ fn rewrite_items(
 ) -> Result<()> {
     let n = texts.len().min(MAX_ITEMS);
     for i in 0..n {
+        // A short extractive text that is a whole heading or sentence of the report is already
+        // the best summary of its item, and a rewrite could only blur it. A clause cut out of
+        // a longer sentence ("在普法宣传上", "此外，还存在……") is not, and goes to the generator.
+        if texts[i].chars().count() <= SHORT_ENOUGH_CHARS && is_whole_unit(&texts[i], normalized) {
+            continue;
+        }
         let item: String = evidence[i].chars().take(MAX_ITEM_INPUT_CHARS).collect();
         let prompt = prompts.render(name, &[("item", &item)]);
         let gen = generator.chat(
@@ -242,13 +283,21 @@ pub fn refine_full(
     let mut out = fast;
     let mut warnings = Vec::new();
     let source = doc.text.as_str();
+    let normalized = NormalizedText::new(source).text;
 
     // Themes first: the summary names the problems by theme. The matches are recomputed (a
     // few embeddings) rather than carried through the fast-mode result, and used only when
     // they describe the same shortcomings.
     let (again, matches) = summarise_shortcomings(doc, structure, themes, index, encoder)?;
     if again == out.shortcomings {
-        settle_ambiguous_themes(&mut out, &matches, themes, generator, prompts, &mut warnings)?;
+        settle_ambiguous_themes(
+            &mut out,
+            &matches,
+            themes,
+            generator,
+            prompts,
+            &mut warnings,
+        )?;
     }
 
     // Achievements: one call.
@@ -270,6 +319,7 @@ pub fn refine_full(
         &mut texts,
         &evid,
         source,
+        &normalized,
         encoder,
         generator,
         prompts,
@@ -297,6 +347,7 @@ pub fn refine_full(
         &mut texts,
         &evid,
         source,
+        &normalized,
         encoder,
         generator,
         prompts,
@@ -313,22 +364,13 @@ pub fn refine_full(
         .map(|t| NormalizedText::new(t).text)
         .unwrap_or_else(|| "本乡镇".to_string());
     let year = structure.year.map(|y| y.to_string()).unwrap_or_default();
+    // The material is the (checked) short item texts: given long passages or figure lists,
+    // small models copy them instead of summarising.
     let ach: Vec<String> = out
         .achievements
         .iter()
         .take(MAX_ITEMS)
-        .map(|a| {
-            let figs: Vec<String> = a
-                .figures
-                .iter()
-                .map(|f| NormalizedText::new(f).text)
-                .collect();
-            if figs.is_empty() {
-                a.text.clone()
-            } else {
-                format!("{}（{}）", a.text, figs.join("，"))
-            }
-        })
+        .map(|a| a.text.clone())
         .collect();
     let labels = problem_labels(&out.shortcomings, themes);
     let probs: Vec<String> = out
@@ -340,11 +382,19 @@ pub fn refine_full(
     let grounding: String = {
         let mut g = vec![township.clone(), year.clone()];
         for a in out.achievements.iter().take(MAX_ITEMS) {
-            g.extend(a.evidence.iter().map(|e| NormalizedText::new(&e.quote).text));
+            g.extend(
+                a.evidence
+                    .iter()
+                    .map(|e| NormalizedText::new(&e.quote).text),
+            );
             g.extend(a.figures.iter().map(|f| NormalizedText::new(f).text));
         }
         for s in out.shortcomings.iter().take(MAX_ITEMS) {
-            g.extend(s.evidence.iter().map(|e| NormalizedText::new(&e.quote).text));
+            g.extend(
+                s.evidence
+                    .iter()
+                    .map(|e| NormalizedText::new(&e.quote).text),
+            );
         }
         g.join("\n")
     };
@@ -359,8 +409,8 @@ pub fn refine_full(
         &[
             ("township", &township),
             ("year", &year),
-            ("achievements", &ach.join("；")),
-            ("problems", &probs.join("；")),
+            ("achievements", &ach.join("\n")),
+            ("problems", &probs.join("\n")),
         ],
     );
     let gen = generator.chat(
@@ -382,13 +432,25 @@ pub fn refine_full(
         }
         // The token budget ran out mid-sentence: never print half a sentence.
         if k + 1 == n_sentences && !gen.stopped && !s.ends_with(['。', '！']) {
-            warnings.push(format!("summary: unfinished generated sentence dropped: {s}"));
+            warnings.push(format!(
+                "summary: unfinished generated sentence dropped: {s}"
+            ));
             continue;
         }
         let len = s.chars().count();
         if len > MAX_SUMMARY_SENTENCE_CHARS {
             warnings.push(format!(
                 "summary: generated sentence of {len} characters dropped (copied material, not a summary)"
+            ));
+            continue;
+        }
+        if kept.iter().any(|k: &String| k == s) {
+            warnings.push(format!("summary: repeated generated sentence dropped: {s}"));
+            continue;
+        }
+        if s.matches('；').count() >= 2 || s.starts_with(|c: char| c.is_ascii_digit()) {
+            warnings.push(format!(
+                "summary: generated sentence dropped (a copied list, not a summary): {s}"
             ));
             continue;
         }
@@ -440,9 +502,20 @@ pub fn refine_full(
         }
         kept.push(s.to_string());
     }
-    if kept.is_empty() {
+    if kept.concat().chars().count() < MIN_SUMMARY_CHARS {
+        // Compose the summary from the full-mode item texts instead: every one of them was
+        // checked against its evidence.
         warnings.push(
-            "summary: no generated sentence passed the checks; extractive summary kept".into(),
+            "summary: too little generated text passed the checks; summary composed from the items"
+                .into(),
+        );
+        out.summary = compose_fast_summary(
+            prompts,
+            structure,
+            doc,
+            &out.achievements,
+            &out.shortcomings,
+            themes,
         );
     } else {
         let mut summary = kept.concat();
@@ -455,4 +528,43 @@ pub fn refine_full(
     }
     out.warnings.extend(warnings);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headings_and_sentences_are_whole_units_but_cut_clauses_are_not() {
+        let text = "（一）健全制度体系，夯实法治建设根基\n一是普法覆盖存在盲区。在普法宣传上，尽管利用微信群转发，但深度不足。";
+        assert!(is_whole_unit("健全制度体系，夯实法治建设根基", text));
+        assert!(is_whole_unit("普法覆盖存在盲区", text));
+        assert!(is_whole_unit("普法覆盖存在盲区。", text));
+        assert!(!is_whole_unit("在普法宣传上", text));
+        assert!(!is_whole_unit("不在原文里", text));
+    }
+
+    #[test]
+    fn answer_lines_lose_labels_markers_and_markdown() {
+        assert_eq!(
+            answer_line("\n工作成绩：修订完善制度9项\n其他"),
+            "修订完善制度9项"
+        );
+        assert_eq!(answer_line("三是健全领导机制"), "健全领导机制");
+        assert_eq!(answer_line("**基层调解力量薄弱**"), "基层调解力量薄弱");
+    }
+
+    #[test]
+    fn template_echoes_are_found() {
+        let template = "下面这段话摘自一份乡镇法治政府建设报告";
+        let source = "镇党委始终把法治政府建设摆在突出位置";
+        assert_eq!(
+            echoes_template("乡镇法治政府建设报告中，是工作成绩", template, source),
+            Some("乡镇法治".to_string())
+        );
+        assert_eq!(
+            echoes_template("法治政府建设摆在突出位置", template, source),
+            None
+        );
+    }
 }

@@ -154,7 +154,10 @@ mod tests {
 
     #[test]
     fn markdown_is_stripped_from_generated_lines() {
-        assert_eq!(strip_markdown("**普法宣传**覆盖不均衡"), "普法宣传覆盖不均衡");
+        assert_eq!(
+            strip_markdown("**普法宣传**覆盖不均衡"),
+            "普法宣传覆盖不均衡"
+        );
         assert_eq!(strip_markdown("- 经费保障不足"), "经费保障不足");
         assert_eq!(strip_markdown("### 摘要"), "摘要");
     }

@@ -160,7 +160,7 @@ impl ThemeMatch {
     }
 }
 
-static ITEM_MARKER: Lazy<Regex> = Lazy::new(|| {
+pub(crate) static ITEM_MARKER: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"^\s*(?:[一二三四五六七八九十]+是|[（(][一二三四五六七八九十0-9]+[）)]|[0-9]+[.．、]|[一二三四五六七八九十]+、|第[一二三四五六七八九十]+[，,、])")
         .unwrap_or_else(|e| panic!("static regex: {e}"))
 });
@@ -237,7 +237,10 @@ pub(crate) fn clauses(doc_chars: &[char], s: &Sentence) -> Vec<Clause> {
     }
     push(s0, end, false, &mut out);
     for c in &mut out {
-        if !c.lead_in && LEAD_IN.is_match(&c.text) && c.text.chars().count() < 60 {
+        // A long sentence is a lead-in only when it concedes first ("虽然我乡……，但……仍存在若干
+        // 问题亟待解决。"): it introduces the problems and states none itself.
+        let concessive = ["虽然", "尽管", "虽"].iter().any(|w| c.text.starts_with(w));
+        if !c.lead_in && LEAD_IN.is_match(&c.text) && (c.text.chars().count() < 60 || concessive) {
             c.lead_in = true;
         }
         // strip item markers from the text
@@ -251,7 +254,10 @@ pub(crate) fn clauses(doc_chars: &[char], s: &Sentence) -> Vec<Clause> {
 
 fn is_heading(s: &Sentence) -> bool {
     let t = s.text.trim();
-    !t.contains('。') && !t.contains('，') && t.chars().count() <= 30
+    let n = t.chars().count();
+    // "（一）健全制度体系，夯实法治建设根基": a numbered line without a full stop is a heading
+    // even with a comma in it; its body paragraph belongs to the same item.
+    !t.contains('。') && ((!t.contains('，') && n <= 30) || (ITEM_MARKER.is_match(t) && n <= 40))
 }
 
 fn evidence(doc: &SourceDocument, start: usize, end: usize) -> Option<Evidence> {
@@ -527,7 +533,7 @@ pub(crate) fn problem_labels(shortcomings: &[Shortcoming], themes: &ThemeSet) ->
     labels
 }
 
-fn compose_fast_summary(
+pub(crate) fn compose_fast_summary(
     prompts: &Prompts,
     structure: &ReportStructure,
     doc: &SourceDocument,

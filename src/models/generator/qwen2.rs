@@ -1,18 +1,19 @@
 //! Qwen2 with quantized weights: a fork of candle-transformers 0.11.1 `quantized_qwen2`
 //! (Apache-2.0/MIT) with three changes for CPU speed and memory. OWNER: generator.
 //!
-//! 1. Q5_0 matrices are converted at load time to Q8_0 *exactly* (a Q5_0 value is
-//!    `(q - 16) * d` with `q` in 0..32, which fits an i8 with the same scale `d`). candle 0.11.1
-//!    has only a scalar Q5_0 x Q8_0 dot product on x86, and Qwen2.5-0.5B Q4_K_M stores most of
-//!    its matrices as Q5_0 (hidden size 896 is not a multiple of 256, so llama.cpp's quantizer
-//!    falls back from Q4_K/Q6_K to Q5_0); Q8_0 x Q8_0 has AVX2/AVX-512 kernels. Same results,
-//!    about 1.5x the bytes of those matrices.
+//! 1. Q5_0 matrices run through our own SIMD kernel (`super::q5_0`, AVX2 / AVX-512 VNNI, a
+//!    port of llama.cpp's approach). candle 0.11.1 has only a scalar Q5_0 x Q8_0 dot product on
+//!    x86, and Qwen2.5-0.5B Q4_K_M stores most of its matrices as Q5_0 (hidden size 896 is not
+//!    a multiple of 256, so llama.cpp's quantizer falls back from Q4_K/Q6_K to Q5_0). The
+//!    earlier fix, an exact conversion to Q8_0 at load (`q5_0_to_q8_0`), is kept for
+//!    comparison (`TOWNSHIP_DIGEST_Q5_0=q8_0`): same results, 1.5x the bytes, slower.
 //! 2. The token-embedding table stays quantized; rows are gathered and dequantized per token
 //!    (candle's version dequantizes all 151,936 x 896 values to f32: ~0.55 GB).
 //! 3. Grouped-query attention folds the query heads of each KV head into one matmul instead
 //!    of copying K and V once per query head (`repeat_kv`): decoding slowed by ~40% between an
 //!    empty and a 1,500-token context mostly because of those copies.
 
+use super::q5_0::Q5Linear;
 use candle_core::quantized::{GgmlDType, QStorage, QTensor};
 use candle_core::Module;
 use candle_core::{
@@ -24,9 +25,9 @@ use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
 struct Mlp {
-    feed_forward_w1: QMatMul,
-    feed_forward_w2: QMatMul,
-    feed_forward_w3: QMatMul,
+    feed_forward_w1: Linear,
+    feed_forward_w2: Linear,
+    feed_forward_w3: Linear,
 }
 
 impl Module for Mlp {
@@ -40,13 +41,13 @@ impl Module for Mlp {
 
 #[derive(Debug, Clone)]
 struct LayerWeights {
-    attention_wq: QMatMul,
-    attention_wk: QMatMul,
-    attention_wv: QMatMul,
+    attention_wq: Linear,
+    attention_wk: Linear,
+    attention_wv: Linear,
     attention_bq: Tensor,
     attention_bk: Tensor,
     attention_bv: Tensor,
-    attention_wo: QMatMul,
+    attention_wo: Linear,
     attention_norm: RmsNorm,
     mlp: Mlp,
     ffn_norm: RmsNorm,
@@ -158,7 +159,7 @@ pub struct ModelWeights {
     tok_embeddings: QTensor,
     layers: Vec<LayerWeights>,
     norm: RmsNorm,
-    output: QMatMul,
+    output: Linear,
     masks: HashMap<(usize, usize), Tensor>,
     span: tracing::Span,
     span_output: tracing::Span,
@@ -356,12 +357,37 @@ fn embed(table: &QTensor, ids: &Tensor) -> Result<Tensor> {
     table.embedding(ids)
 }
 
-/// A matmul weight; Q5_0 is converted exactly to Q8_0 (see the module doc).
-fn qmatmul(t: QTensor) -> Result<QMatMul> {
-    if t.dtype() == GgmlDType::Q5_0 && std::env::var_os("TOWNSHIP_DIGEST_KEEP_Q5_0").is_none() {
-        return QMatMul::from_qtensor(q5_0_to_q8_0(&t)?);
+/// A matmul weight: Q5_0 through our SIMD kernel (`super::q5_0`), everything else through
+/// candle's `QMatMul`.
+#[derive(Debug, Clone)]
+enum Linear {
+    Q5(std::sync::Arc<Q5Linear>),
+    Candle(QMatMul),
+}
+
+impl Module for Linear {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        match self {
+            Linear::Q5(l) => l.forward(xs),
+            Linear::Candle(m) => m.forward(xs),
+        }
     }
-    QMatMul::from_qtensor(t)
+}
+
+/// How Q5_0 weights are run; `TOWNSHIP_DIGEST_Q5_0` = `kernel` (default), `q8_0` (exact
+/// conversion to Q8_0, candle's kernels) or `candle` (candle's scalar Q5_0): the last two
+/// exist for benchmarks and comparisons.
+fn qmatmul(t: QTensor) -> Result<Linear> {
+    if t.dtype() == GgmlDType::Q5_0 {
+        match std::env::var("TOWNSHIP_DIGEST_Q5_0").as_deref() {
+            Ok("candle") => {}
+            Ok("q8_0") => {
+                return Ok(Linear::Candle(QMatMul::from_qtensor(q5_0_to_q8_0(&t)?)?));
+            }
+            _ => return Ok(Linear::Q5(std::sync::Arc::new(Q5Linear::from_qtensor(&t)?))),
+        }
+    }
+    Ok(Linear::Candle(QMatMul::from_qtensor(t)?))
 }
 
 const Q5_0_BYTES: usize = 22; // f16 d, u32 qh, 16 bytes of nibbles
