@@ -276,10 +276,13 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
     if let (Some(first), Some(files)) = (generator.as_mut(), generator_files.as_ref()) {
         let mut extra: Vec<Generator> = Vec::new();
         for _ in 1..n_generators.min(jobs.len()) {
-            extra.push(
-                Generator::load(files)
+            // Shares the weights with the first instance when the model type allows it.
+            let instance = match first.try_clone() {
+                Some(g) => g,
+                None => Generator::load(files)
                     .with_context(|| format!("cannot load generator model {}", files.name))?,
-            );
+            };
+            extra.push(instance);
         }
         let next = std::sync::atomic::AtomicUsize::new(0);
         let done = std::sync::Mutex::new(Vec::new());

@@ -123,3 +123,97 @@ fn fast_mode_over_the_dev_corpus_meets_the_quality_bar_and_is_deterministic() {
         "unchanged reports are not recomputed"
     );
 }
+
+#[test]
+fn full_mode_over_the_dev_corpus_meets_the_quality_bar() {
+    let a = tempfile::tempdir().unwrap();
+    let o = run_mode("full", a.path(), &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let m = eval(a.path());
+    println!("{}", serde_json::to_string_pretty(&m["overall"]).unwrap());
+    let get = |path: &str| -> f64 {
+        m.pointer(path)
+            .and_then(|v| v.as_f64())
+            .unwrap_or_else(|| panic!("eval has no {path}"))
+    };
+    assert_eq!(get("/overall/matched"), 8.0);
+    assert!(
+        get("/overall/themes_reports/f1") >= 0.9,
+        "theme F1 from reports"
+    );
+    assert!(
+        get("/overall/themes_digest/f1") >= 0.9,
+        "theme F1 from digest.json"
+    );
+    assert!(get("/overall/shortcoming_recall/value") >= 0.95);
+    assert!(get("/overall/figure_recall/value") >= 0.9);
+    assert_eq!(get("/overall/exact_quotes/value"), 1.0);
+    assert_eq!(
+        get("/overall/fabricated_numbers"),
+        0.0,
+        "no invented number"
+    );
+    assert_eq!(get("/overall/township_accuracy/value"), 1.0);
+
+    // r08 praises its 法律明白人, its funding and its coverage: none of that is a problem.
+    let r08: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.path().join("reports/r08.json")).unwrap()).unwrap();
+    for s in r08["shortcomings"].as_array().unwrap() {
+        let theme = s["theme"].as_str().unwrap();
+        assert!(
+            !["inactive_liaisons", "funding_shortage", "uneven_outreach"].contains(&theme),
+            "false theme {theme} in r08: {s}"
+        );
+    }
+    for entry in std::fs::read_dir(a.path().join("reports")).unwrap() {
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(entry.unwrap().path()).unwrap()).unwrap();
+        let summary = r["summary"].as_str().unwrap();
+        assert!(
+            summary.chars().count() >= 40,
+            "{}: summary {summary}",
+            r["id"]
+        );
+        assert!(
+            !summary.contains("**"),
+            "{}: markdown in {summary}",
+            r["id"]
+        );
+    }
+}
+
+#[test]
+fn full_mode_gives_the_same_files_with_one_or_two_generator_instances() {
+    let run = |generators: &str, out: &Path| {
+        let o = bin()
+            .env("TOWNSHIP_DIGEST_GENERATORS", generators)
+            .args([
+                "run",
+                "fixtures/reports/r07.txt",
+                "fixtures/reports/r08.txt",
+                "--out",
+            ])
+            .arg(out)
+            .output()
+            .expect("start township-digest");
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "stderr: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let one = tempfile::tempdir().unwrap();
+    let two = tempfile::tempdir().unwrap();
+    run("1", one.path());
+    run("2", two.path());
+    assert!(
+        files_of(one.path()) == files_of(two.path()),
+        "the schedule must not change the outputs"
+    );
+}

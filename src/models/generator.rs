@@ -204,6 +204,19 @@ impl Model {
         }
     }
 
+    /// A second instance sharing the weights, with its own KV cache (None: this
+    /// architecture's candle model cannot be cloned; load it again instead).
+    fn try_clone(&self) -> Option<Model> {
+        let mut m = match self {
+            Model::Qwen2(m) => Model::Qwen2(m.clone()),
+            Model::Qwen3(m) => Model::Qwen3(m.clone()),
+            Model::Gemma3(m) => Model::Gemma3(m.clone()),
+            Model::Qwen2Upstream(_) => return None,
+        };
+        m.clear_kv_cache();
+        Some(m)
+    }
+
     fn clear_kv_cache(&mut self) {
         match self {
             Model::Qwen2(m) => m.clear_kv_cache(),
@@ -372,6 +385,23 @@ fn check_tokenizer(
 }
 
 impl Generator {
+    /// Another instance of the same model for a second thread: the weights and tokenizer are
+    /// shared, not loaded again; the KV cache is its own. `None` when the architecture's model
+    /// type cannot be cloned (then call [`Generator::load`] again).
+    pub fn try_clone(&self) -> Option<Generator> {
+        Some(Generator {
+            name: self.name.clone(),
+            arch: self.arch.clone(),
+            model: self.model.try_clone()?,
+            tokenizer: Arc::clone(&self.tokenizer),
+            template: self.template.clone(),
+            stop_ids: self.stop_ids.clone(),
+            context_length: self.context_length,
+            vocab_rows: self.vocab_rows,
+            device: self.device.clone(),
+        })
+    }
+
     /// Load a GGUF chat model and its tokenizer.
     pub fn load(files: &ModelFiles) -> Result<Generator> {
         let weights = files.path("weights")?;

@@ -155,8 +155,10 @@ impl LayerWeights {
     }
 }
 
+/// Cloning shares every weight (they sit behind `Arc`s); only the KV cache is per clone.
+#[derive(Clone)]
 pub struct ModelWeights {
-    tok_embeddings: QTensor,
+    tok_embeddings: std::sync::Arc<QTensor>,
     layers: Vec<LayerWeights>,
     norm: RmsNorm,
     output: Linear,
@@ -290,7 +292,7 @@ impl ModelWeights {
         let span_output = tracing::span!(tracing::Level::TRACE, "output");
 
         Ok(Self {
-            tok_embeddings,
+            tok_embeddings: std::sync::Arc::new(tok_embeddings),
             layers,
             norm,
             output,
