@@ -394,7 +394,7 @@ impl Generator {
             arch: self.arch.clone(),
             model: self.model.try_clone()?,
             tokenizer: Arc::clone(&self.tokenizer),
-            template: self.template.clone(),
+            template: self.template,
             stop_ids: self.stop_ids.clone(),
             context_length: self.context_length,
             vocab_rows: self.vocab_rows,
