@@ -403,19 +403,22 @@ fn a_tokenizer_that_does_not_match_the_generator_stops_a_full_run_with_exit_2() 
     std::fs::write(&manifest_path, manifest).unwrap();
 
     let out = tmp_in_target();
-    let o = bin(m.path())
-        .arg("--manifest")
-        .arg(&manifest_path)
-        .args([
-            "run",
-            "fixtures/reports/r07.txt",
-            "--generator",
-            "bad-tokenizer",
-            "--out",
-        ])
-        .arg(out.path())
-        .output()
-        .unwrap();
+    let run_full = || {
+        bin(m.path())
+            .arg("--manifest")
+            .arg(&manifest_path)
+            .args([
+                "run",
+                "fixtures/reports/r07.txt",
+                "--generator",
+                "bad-tokenizer",
+                "--out",
+            ])
+            .arg(out.path())
+            .output()
+            .unwrap()
+    };
+    let o = run_full();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("tokenizer does not match"), "{stderr}");
@@ -432,19 +435,7 @@ fn a_tokenizer_that_does_not_match_the_generator_stops_a_full_run_with_exit_2() 
 
     // The same model with its tokenizer missing: exit 2, naming the file and the fix.
     std::fs::remove_file(dir.join("tokenizer.json")).unwrap();
-    let o = bin(m.path())
-        .arg("--manifest")
-        .arg(&manifest_path)
-        .args([
-            "run",
-            "fixtures/reports/r07.txt",
-            "--generator",
-            "bad-tokenizer",
-            "--out",
-        ])
-        .arg(out.path())
-        .output()
-        .unwrap();
+    let o = run_full();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(
