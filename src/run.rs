@@ -14,7 +14,7 @@ use crate::output::{write_atomic, write_json_atomic};
 use crate::read;
 use crate::report::ReportSummary;
 use crate::structure::{self, ReportStructure};
-use crate::summarise::{self, Prompts, ThemeIndex};
+use crate::summarise::{self, FastSummary, Prompts, ThemeIndex};
 use crate::themes::ThemeSet;
 use anyhow::{Context, Result};
 use rayon::prelude::*;
@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Bump when a change to the code alters results, so cached reports are recomputed.
-const CACHE_VERSION: &str = "1";
+const CACHE_VERSION: &str = "2";
 
 /// What happened to one input, as recorded in run.json.
 #[derive(Debug, Clone, Serialize)]
@@ -56,9 +56,13 @@ struct RunRecord {
     digest: Option<String>,
 }
 
-/// Stage 1's result for one report: its summary and whether it came from the cache, or why
-/// it failed.
-type FastResult = std::result::Result<(ReportSummary, bool), String>;
+/// Stage 1's result for one report: a summary read from the cache, a fresh fast-mode result,
+/// or why it failed.
+enum FastResult {
+    Cached(ReportSummary),
+    Fresh(FastSummary),
+    Failed(String),
+}
 
 /// One report that was read and parsed.
 struct Parsed {
@@ -230,7 +234,7 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
             if !args.no_cache {
                 if let Some(s) = cache.load(&p.id, &key) {
                     progress.tick(&p.id, "cached");
-                    return (i, Ok((s, true)));
+                    return (i, FastResult::Cached(s));
                 }
             }
             let r = summarise::summarise_fast(
@@ -243,15 +247,17 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
                 &prompts,
             )
             .map_err(|e| format!("{e:#}"));
+            let fast = match r {
+                Ok(fast) => fast,
+                Err(reason) => return (i, FastResult::Failed(reason)),
+            };
             if args.mode == Mode::Fast {
-                if let Ok(s) = &r {
-                    if let Err(e) = cache.store(&p.id, &key, s) {
-                        return (i, Err(format!("{e:#}")));
-                    }
-                    progress.tick(&p.id, "done");
+                if let Err(e) = cache.store(&p.id, &key, &fast.report) {
+                    return (i, FastResult::Failed(format!("{e:#}")));
                 }
+                progress.tick(&p.id, "done");
             }
-            (i, r.map(|s| (s, false)))
+            (i, FastResult::Fresh(fast))
         })
         .collect();
     timings.insert("summarise_fast_s", t.elapsed().as_secs_f64());
@@ -262,15 +268,15 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
     // depend on which instance did which report.
     let t = Instant::now();
     let mut summaries: Vec<Option<ReportSummary>> = vec![None; parsed.len()];
-    let mut jobs: Vec<(usize, ReportSummary)> = Vec::new();
+    let mut jobs: Vec<(usize, FastSummary)> = Vec::new();
     let mut outcomes: Vec<Option<std::result::Result<(ReportSummary, &'static str), String>>> =
         vec![None; parsed.len()];
     for (i, r) in fast_results {
         match r {
-            Ok((s, true)) => outcomes[i] = Some(Ok((s, "cached"))),
-            Ok((s, false)) if generator.is_some() => jobs.push((i, s)),
-            Ok((s, false)) => outcomes[i] = Some(Ok((s, "done"))),
-            Err(reason) => outcomes[i] = Some(Err(reason)),
+            FastResult::Cached(s) => outcomes[i] = Some(Ok((s, "cached"))),
+            FastResult::Fresh(fast) if generator.is_some() => jobs.push((i, fast)),
+            FastResult::Fresh(fast) => outcomes[i] = Some(Ok((fast.report, "done"))),
+            FastResult::Failed(reason) => outcomes[i] = Some(Err(reason)),
         }
     }
     if let (Some(first), Some(files)) = (generator.as_mut(), generator_files.as_ref()) {
@@ -296,7 +302,6 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
                 &p.doc,
                 &p.structure,
                 &themes,
-                &index,
                 &encoder,
                 gen,
                 &prompts,

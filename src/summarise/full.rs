@@ -3,14 +3,14 @@
 
 use super::grounding::{doubled_chars_absent_from_source, strip_markdown};
 use super::{
-    compose_fast_summary, numbers_absent_from_source, problem_labels, summarise_shortcomings,
-    Prompts, ThemeIndex, ThemeMatch, ITEM_MARKER,
+    compose_fast_summary, numbers_absent_from_source, problem_labels, FastSummary, Prompts,
+    ThemeMatch, ITEM_MARKER,
 };
 use crate::document::SourceDocument;
 use crate::models::encoder::{cosine, EmbedKind, Encoder};
 use crate::models::generator::{ChatMessage, GenerateOptions, Generator};
 use crate::normalize::NormalizedText;
-use crate::report::ReportSummary;
+use crate::report::{Evidence, ReportSummary};
 use crate::structure::ReportStructure;
 use crate::themes::Theme;
 use crate::themes::ThemeSet;
@@ -268,56 +268,56 @@ fn settle_ambiguous_themes(
     Ok(())
 }
 
+/// An item's evidence quotes, normalised, one per line (never run together: two quotes joined
+/// without a break could form a number neither of them contains).
+fn evidence_text(evidence: &[Evidence]) -> String {
+    evidence
+        .iter()
+        .map(|e| NormalizedText::new(&e.quote).text)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Full mode: rewrite texts and summary with the generator, each generated sentence checked.
 #[allow(clippy::too_many_arguments)]
 pub fn refine_full(
-    fast: ReportSummary,
+    fast: FastSummary,
     doc: &SourceDocument,
     structure: &ReportStructure,
     themes: &ThemeSet,
-    index: &ThemeIndex,
     encoder: &Encoder,
     generator: &mut Generator,
     prompts: &Prompts,
 ) -> Result<ReportSummary> {
-    let mut out = fast;
+    let FastSummary {
+        report: mut out,
+        theme_matches,
+    } = fast;
     let mut warnings = Vec::new();
     let source = doc.text.as_str();
     let normalized = NormalizedText::new(source).text;
 
-    // Themes first: the summary names the problems by theme. The matches are recomputed (a
-    // few embeddings) rather than carried through the fast-mode result, and used only when
-    // they describe the same shortcomings.
-    let (again, matches) = summarise_shortcomings(doc, structure, themes, index, encoder)?;
-    if again == out.shortcomings {
-        settle_ambiguous_themes(
-            &mut out,
-            &matches,
-            themes,
-            generator,
-            prompts,
-            &mut warnings,
-        )?;
-    }
+    // Themes first: the summary names the problems by theme.
+    settle_ambiguous_themes(
+        &mut out,
+        &theme_matches,
+        themes,
+        generator,
+        prompts,
+        &mut warnings,
+    )?;
 
-    // Achievements: one call.
+    // Achievements, then shortcomings: one generator call per item that needs one.
     let mut texts: Vec<String> = out.achievements.iter().map(|a| a.text.clone()).collect();
-    let evid: Vec<String> = out
+    let achievement_evidence: Vec<String> = out
         .achievements
         .iter()
-        .map(|a| {
-            let q: Vec<String> = a
-                .evidence
-                .iter()
-                .map(|e| NormalizedText::new(&e.quote).text)
-                .collect();
-            q.join("")
-        })
+        .map(|a| evidence_text(&a.evidence))
         .collect();
     rewrite_items(
         "achievements.txt",
         &mut texts,
-        &evid,
+        &achievement_evidence,
         source,
         &normalized,
         encoder,
@@ -329,23 +329,16 @@ pub fn refine_full(
         a.text = t;
     }
 
-    // Shortcomings: one call.
     let mut texts: Vec<String> = out.shortcomings.iter().map(|s| s.text.clone()).collect();
-    let evid: Vec<String> = out
+    let shortcoming_evidence: Vec<String> = out
         .shortcomings
         .iter()
-        .map(|s| {
-            s.evidence
-                .iter()
-                .map(|e| NormalizedText::new(&e.quote).text)
-                .collect::<Vec<_>>()
-                .join("")
-        })
+        .map(|s| evidence_text(&s.evidence))
         .collect();
     rewrite_items(
         "shortcomings.txt",
         &mut texts,
-        &evid,
+        &shortcoming_evidence,
         source,
         &normalized,
         encoder,
@@ -379,23 +372,20 @@ pub fn refine_full(
         .take(MAX_ITEMS)
         .map(|s| s.text.clone())
         .collect();
+    // What the summary's numbers may come from: the evidence and figures of the items the
+    // generator was given.
     let grounding: String = {
         let mut g = vec![township.clone(), year.clone()];
-        for a in out.achievements.iter().take(MAX_ITEMS) {
-            g.extend(
-                a.evidence
-                    .iter()
-                    .map(|e| NormalizedText::new(&e.quote).text),
-            );
+        for (a, evidence) in out
+            .achievements
+            .iter()
+            .zip(&achievement_evidence)
+            .take(MAX_ITEMS)
+        {
+            g.push(evidence.clone());
             g.extend(a.figures.iter().map(|f| NormalizedText::new(f).text));
         }
-        for s in out.shortcomings.iter().take(MAX_ITEMS) {
-            g.extend(
-                s.evidence
-                    .iter()
-                    .map(|e| NormalizedText::new(&e.quote).text),
-            );
-        }
+        g.extend(shortcoming_evidence.iter().take(MAX_ITEMS).cloned());
         g.join("\n")
     };
     let material = format!(
@@ -516,6 +506,7 @@ pub fn refine_full(
             &out.achievements,
             &out.shortcomings,
             themes,
+            &mut warnings,
         );
     } else {
         let mut summary = kept.concat();

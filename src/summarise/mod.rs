@@ -533,6 +533,8 @@ pub(crate) fn problem_labels(shortcomings: &[Shortcoming], themes: &ThemeSet) ->
     labels
 }
 
+/// The summary paragraph from the `summary_fast.txt` template and the items' texts; empty,
+/// with a warning, if it would state a number the source lacks.
 pub(crate) fn compose_fast_summary(
     prompts: &Prompts,
     structure: &ReportStructure,
@@ -540,6 +542,7 @@ pub(crate) fn compose_fast_summary(
     achievements: &[Achievement],
     shortcomings: &[Shortcoming],
     themes: &ThemeSet,
+    warnings: &mut Vec<String>,
 ) -> String {
     let township = structure
         .township
@@ -579,7 +582,7 @@ pub(crate) fn compose_fast_summary(
     } else {
         problems.join("；")
     };
-    prompts.render(
+    let summary = prompts.render(
         "summary_fast.txt",
         &[
             ("township", &township),
@@ -587,7 +590,26 @@ pub(crate) fn compose_fast_summary(
             ("achievements", &ach.join("；")),
             ("problems", &problems),
         ],
-    )
+    );
+    // The template is user-editable: a number typed into it is checked like any other.
+    let absent = numbers_absent_from_source(&summary, &doc.text);
+    if absent.is_empty() {
+        summary
+    } else {
+        warnings.push(format!(
+            "summary template produced numbers absent from the source ({}); summary left out",
+            absent.join(", ")
+        ));
+        String::new()
+    }
+}
+
+/// A fast-mode result: the report, and how each of its shortcomings matched the themes
+/// (same order), which full mode needs to settle the ambiguous ones.
+#[derive(Debug, Clone)]
+pub struct FastSummary {
+    pub report: ReportSummary,
+    pub theme_matches: Vec<ThemeMatch>,
 }
 
 /// Fast mode, encoder only; a pure function of its inputs.
@@ -600,28 +622,22 @@ pub fn summarise_fast(
     index: &ThemeIndex,
     encoder: &Encoder,
     prompts: &Prompts,
-) -> Result<ReportSummary> {
+) -> Result<FastSummary> {
     let mut warnings = structure.warnings.clone();
     let achievements = summarise_achievements(doc, structure, &mut warnings);
-    let (shortcomings, _) = summarise_shortcomings(doc, structure, themes, index, encoder)?;
+    let (shortcomings, theme_matches) =
+        summarise_shortcomings(doc, structure, themes, index, encoder)?;
     let plans = summarise_plans(doc, structure);
-    let mut summary = compose_fast_summary(
+    let summary = compose_fast_summary(
         prompts,
         structure,
         doc,
         &achievements,
         &shortcomings,
         themes,
+        &mut warnings,
     );
-    let absent = numbers_absent_from_source(&summary, &doc.text);
-    if !absent.is_empty() {
-        warnings.push(format!(
-            "summary template produced numbers absent from the source ({}); summary left out",
-            absent.join(", ")
-        ));
-        summary = String::new();
-    }
-    Ok(ReportSummary {
+    let report = ReportSummary {
         id: id.to_string(),
         source: doc.source.display().to_string(),
         // The reader hashed the file's bytes already; never read the report again here.
@@ -635,5 +651,9 @@ pub fn summarise_fast(
         plans,
         summary,
         warnings,
+    };
+    Ok(FastSummary {
+        report,
+        theme_matches,
     })
 }
