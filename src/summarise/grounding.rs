@@ -79,7 +79,44 @@ pub fn numbers_absent_from_source(text: &str, source: &str) -> Vec<String> {
             absent.push(s.to_string());
         }
     }
+    // Any other Chinese numeral with the character it qualifies ("三步到位" made up from
+    // "三是……"): no list of units is complete, so the numeral and its next character must
+    // stand in the source as written. A lone 一 is left out: it is part of too many words
+    // (一些, 统一, 进一步) to be a number.
+    for token in numeral_phrases(&text) {
+        if !src.contains(&token) && !simplified.contains(&token) && !absent.contains(&token) {
+            absent.push(token);
+        }
+    }
     absent
+}
+
+const NUMERAL_CHARS: &str = "零〇一二两兩三四五六七八九十百千万萬亿億";
+
+/// Each maximal run of Chinese numeral characters other than a lone 一, with the Han
+/// character that follows it.
+fn numeral_phrases(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !NUMERAL_CHARS.contains(chars[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && NUMERAL_CHARS.contains(chars[i]) {
+            i += 1;
+        }
+        let run: String = chars[start..i].iter().collect();
+        if run == "一" {
+            continue;
+        }
+        if let Some(&next) = chars.get(i).filter(|c| is_han(**c)) {
+            out.push(format!("{run}{next}"));
+        }
+    }
+    out
 }
 
 fn is_han(c: char) -> bool {
@@ -139,6 +176,17 @@ mod tests {
         assert_eq!(numbers_absent_from_source("覆盖率36%", src), vec!["36%"]);
         // 3 is not 36.
         assert_eq!(numbers_absent_from_source("开展3场", src), vec!["3"]);
+    }
+
+    #[test]
+    fn chinese_numerals_with_any_unit_must_stand_in_the_source() {
+        let src = "三是健全领导机制，确保依法决策。统一部署，进一步加强。";
+        assert_eq!(
+            numbers_absent_from_source("三步到位，确保依法决策", src),
+            vec!["三步"]
+        );
+        assert!(numbers_absent_from_source("三是健全领导机制", src).is_empty());
+        assert!(numbers_absent_from_source("统一部署，进一步加强", src).is_empty());
     }
 
     #[test]
