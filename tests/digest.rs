@@ -12,9 +12,8 @@ use township_digest::render::{render_html, render_markdown, render_themes_csv, w
 use township_digest::report::{Achievement, Evidence, Plan, ReportSummary, Shortcoming};
 use township_digest::themes::{Theme, ThemeSet};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{locate, root};
 
 fn prompts() -> PathBuf {
     root().join("prompts")
@@ -94,19 +93,6 @@ fn gold() -> Vec<(String, serde_json::Value, String)> {
             (id, g, text)
         })
         .collect()
-}
-
-/// Evidence for an exact substring of `text` (character offsets).
-fn locate(text: &str, quote: &str) -> Evidence {
-    let b = text
-        .find(quote)
-        .unwrap_or_else(|| panic!("not in text: {quote}"));
-    let start = text[..b].chars().count();
-    Evidence {
-        quote: quote.to_string(),
-        start,
-        end: start + quote.chars().count(),
-    }
 }
 
 /// The sentence (between 。！？\n) holding the first occurrence of `needle`.

@@ -6,11 +6,10 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use township_digest::eval::{evaluate, EvalReport};
-use township_digest::report::{Achievement, Evidence, Plan, ReportSummary, Shortcoming};
+use township_digest::report::{Achievement, Plan, ReportSummary, Shortcoming};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{locate, root};
 
 fn gold_dir() -> PathBuf {
     root().join("fixtures/gold")
@@ -28,19 +27,6 @@ fn golds() -> Vec<Value> {
         .iter()
         .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
         .collect()
-}
-
-/// Evidence for the first occurrence of `quote` in `text`, with char offsets.
-fn locate(text: &str, quote: &str) -> Evidence {
-    let b = text
-        .find(quote)
-        .unwrap_or_else(|| panic!("{quote:?} not in source"));
-    let start = text[..b].chars().count();
-    Evidence {
-        quote: quote.to_string(),
-        start,
-        end: start + quote.chars().count(),
-    }
 }
 
 fn strs(v: &Value) -> Vec<String> {
