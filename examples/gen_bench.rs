@@ -7,6 +7,9 @@ use township_digest::models::generator::{benchmark, ChatMessage, GenerateOptions
 use township_digest::models::{ModelFiles, ModelRole};
 
 fn main() -> anyhow::Result<()> {
+    if std::env::var_os("TOWNSHIP_DIGEST_DEFAULT_MALLOC").is_none() {
+        township_digest::models::alloc::keep_freed_memory_for_reuse();
+    }
     let a: Vec<String> = std::env::args().collect();
     if a.len() < 4 {
         anyhow::bail!(

@@ -154,6 +154,7 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(cli.quiet);
+    crate::models::alloc::keep_freed_memory_for_reuse();
     let globals = Globals {
         quiet: cli.quiet,
         models_dir: cli.models_dir,

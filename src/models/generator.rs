@@ -8,6 +8,8 @@
 //! - deterministic greedy decoding, stop tokens looked up by name, a token budget,
 //!   UTF-8-safe streaming decode, the KV cache cleared before every prompt.
 
+pub mod amx;
+pub mod attention;
 pub mod q5_0;
 pub mod qwen2;
 

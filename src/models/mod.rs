@@ -1,6 +1,7 @@
 //! Local models: manifest, provisioning (hub, registry packages), encoder, generator.
 //! OWNER: models helpers.
 
+pub mod alloc;
 pub mod e5s1;
 pub mod encoder;
 pub mod fetch;

@@ -61,8 +61,9 @@ pub struct Q5Linear {
     k: usize,
 }
 
+/// The SIMD level of the kernels (shared with `super::kquant`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kernel {
+pub(crate) enum Kernel {
     Scalar,
     #[cfg(target_arch = "x86_64")]
     Avx2,
@@ -70,7 +71,7 @@ enum Kernel {
     Avx512Vnni,
 }
 
-fn detected_kernel() -> Kernel {
+pub(crate) fn detected_kernel() -> Kernel {
     static KERNEL: OnceLock<Kernel> = OnceLock::new();
     *KERNEL.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
@@ -242,27 +243,110 @@ impl Q5Linear {
             }
             return out;
         }
-        // Each task owns PREFILL_ROWS weight rows and writes them for all m activation
-        // rows as an (m, rows) block; the blocks are then interleaved into (m, n).
-        let mut blocks = vec![0f32; n * m];
-        blocks
-            .par_chunks_mut(PREFILL_ROWS * m)
-            .enumerate()
-            .for_each(|(c, dst)| {
-                let r0 = c * PREFILL_ROWS;
-                let rows = dst.len() / m;
-                let w = &self.data[r0 * row_bytes..(r0 + rows) * row_bytes];
-                prefill_chunk(kernel, w, rows, k, &acts, m, dst);
-            });
-        let mut out = vec![0f32; m * n];
-        out.par_chunks_mut(n).enumerate().for_each(|(a, orow)| {
-            for (c, ochunk) in orow.chunks_mut(PREFILL_ROWS).enumerate() {
-                let rows = ochunk.len();
-                let base = c * PREFILL_ROWS * m;
-                ochunk.copy_from_slice(&blocks[base + a * rows..base + (a + 1) * rows]);
+        // Each task owns PREFILL_ROWS weight rows, i.e. PREFILL_ROWS columns of the
+        // row-major (m, n) output, and writes them for all m activation rows.
+        let mut out: Vec<f32> = Vec::with_capacity(m * n);
+        let dst = OutPtr(out.spare_capacity_mut().as_mut_ptr().cast::<f32>());
+        // AMX tiles (see `super::amx`) when the CPU has them and there is at least one
+        // full tile of activation rows; the activations are packed once for all tasks.
+        #[cfg(target_arch = "x86_64")]
+        let amx_acts = (kernel == Kernel::Avx512Vnni
+            && m >= super::amx::TILE
+            && n % super::amx::TILE == 0
+            && super::amx::available())
+        .then(|| super::amx::pack_acts(&acts.qs, &acts.d, &acts.c, acts.nbp, m, k));
+        (0..n.div_ceil(PREFILL_ROWS)).into_par_iter().for_each(|c| {
+            let r0 = c * PREFILL_ROWS;
+            let rows = PREFILL_ROWS.min(n - r0);
+            let w = &self.data[r0 * row_bytes..(r0 + rows) * row_bytes];
+            // SAFETY: the buffer holds m * n floats; this task writes only columns
+            // r0..r0 + rows of each of the m rows, and no other task writes them.
+            let mut out = unsafe { OutBlock::new(dst, m, n, r0, rows) };
+            #[cfg(target_arch = "x86_64")]
+            if let Some(packed) = &amx_acts {
+                // SAFETY: AMX was found available; the block is m rows of `rows` columns
+                // at stride n, all of which gemm_q5_0 writes (rows is a multiple of 16
+                // because PREFILL_ROWS and n are).
+                unsafe { super::amx::gemm_q5_0(w, rows, k, packed, out.at(0, 0), n) };
+                return;
             }
+            prefill_chunk(kernel, w, rows, k, &acts, m, out);
         });
+        // SAFETY: the chunks cover columns 0..n and each prefill_chunk writes all m rows of
+        // its columns (every (activation row, weight row) pair is one tile cell), so all
+        // m * n floats are initialized; a panic in a task propagates before this line.
+        unsafe { out.set_len(m * n) };
         out
+    }
+}
+
+/// The start of a row-major f32 output buffer shared by the prefill tasks.
+#[derive(Clone, Copy)]
+pub(crate) struct OutPtr(pub(crate) *mut f32);
+
+// SAFETY: the pointer is only turned into an `OutBlock`, whose constructor's contract
+// makes every task write a disjoint set of elements.
+unsafe impl Send for OutPtr {}
+// SAFETY: as above; `OutPtr` itself is never dereferenced.
+unsafe impl Sync for OutPtr {}
+
+/// Columns `c0..c0 + cols` of an (m, stride) row-major output, written by one task.
+pub(crate) struct OutBlock {
+    ptr: *mut f32,
+    m: usize,
+    stride: usize,
+    cols: usize,
+}
+
+impl OutBlock {
+    /// # Safety
+    /// `base` points to `m * stride` writable floats, `c0 + cols <= stride`, and no
+    /// other thread reads or writes these columns while the block is alive.
+    pub(crate) unsafe fn new(
+        base: OutPtr,
+        m: usize,
+        stride: usize,
+        c0: usize,
+        cols: usize,
+    ) -> Self {
+        assert!(c0 + cols <= stride);
+        OutBlock {
+            // SAFETY: c0 < stride, inside the buffer (forwarded to the caller).
+            ptr: unsafe { base.0.add(c0) },
+            m,
+            stride,
+            cols,
+        }
+    }
+
+    /// Writes `v` at (activation row `a`, column `r` of the block).
+    #[inline]
+    pub(crate) fn set(&mut self, a: usize, r: usize, v: f32) {
+        assert!(a < self.m && r < self.cols);
+        // SAFETY: in bounds per the assert and the constructor's contract.
+        unsafe { self.ptr.add(a * self.stride + r).write(v) };
+    }
+
+    /// Pointer to (activation row `a`, column `r`), rows `stride` floats apart.
+    ///
+    /// # Safety
+    /// The caller writes only inside the block: rows `< m`, columns `< cols`.
+    #[inline]
+    pub(crate) unsafe fn at(&mut self, a: usize, r: usize) -> *mut f32 {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.ptr.add(a * self.stride + r) }
+    }
+
+    pub(crate) fn stride(&self) -> usize {
+        self.stride
+    }
+
+    pub(crate) fn m(&self) -> usize {
+        self.m
+    }
+
+    pub(crate) fn cols(&self) -> usize {
+        self.cols
     }
 }
 
@@ -299,7 +383,7 @@ fn quantize_acts(x: &[f32], m: usize, k: usize, kernel: Kernel) -> QActs {
 }
 
 /// One Q8_0 block; returns the f16-rounded scale and the sum of the quantized values.
-fn quantize_block(kernel: Kernel, x: &[f32], q: &mut [i8]) -> (f32, i32) {
+pub(crate) fn quantize_block(kernel: Kernel, x: &[f32], q: &mut [i8]) -> (f32, i32) {
     match kernel {
         Kernel::Scalar => quantize_block_scalar(x, q),
         #[cfg(target_arch = "x86_64")]
@@ -375,7 +459,7 @@ fn dot_row_scalar(w: &[u8], qa: &[i8], da: &[f32]) -> f32 {
     sumf
 }
 
-/// `rows` weight rows (`w`) against all `m` activation rows; `dst` is (m, rows).
+/// `rows` weight rows (`w`) against all `m` activation rows, into the (m, rows) `dst`.
 fn prefill_chunk(
     kernel: Kernel,
     w: &[u8],
@@ -383,7 +467,7 @@ fn prefill_chunk(
     k: usize,
     acts: &QActs,
     m: usize,
-    dst: &mut [f32],
+    mut dst: OutBlock,
 ) {
     match kernel {
         Kernel::Scalar => {
@@ -392,7 +476,7 @@ fn prefill_chunk(
                 let qa = &acts.qs[a * k..(a + 1) * k];
                 let da = &acts.d[a * acts.nbp..(a + 1) * acts.nbp];
                 for (r, wr) in w.chunks_exact(row_bytes).enumerate() {
-                    dst[a * rows + r] = dot_row_scalar(wr, qa, da);
+                    dst.set(a, r, dot_row_scalar(wr, qa, da));
                 }
             }
         }
@@ -441,7 +525,7 @@ impl Panel {
 #[cfg(target_arch = "x86_64")]
 macro_rules! simd_kernels {
     ($features:literal, $expand:path, $dot:path) => {
-        use super::{Panel, QActs, Q5_0_BYTES, QK};
+        use super::{OutBlock, Panel, QActs, Q5_0_BYTES, QK};
         use std::arch::x86_64::*;
 
         /// Weight row (regrouped Q5_0) · Q8_0 activation row.
@@ -516,7 +600,7 @@ macro_rules! simd_kernels {
             super::avx2::hsum_f32x8(_mm256_sub_ps(_mm256_add_ps(acc0, acc1), corr))
         }
 
-        /// `rows` weight rows against all `m` activation rows, `dst` is (m, rows).
+        /// `rows` weight rows against all `m` activation rows, into the (m, rows) `dst`.
         ///
         /// # Safety
         /// The CPU must support the features of this module.
@@ -527,14 +611,15 @@ macro_rules! simd_kernels {
             k: usize,
             acts: &QActs,
             m: usize,
-            dst: &mut [f32],
+            mut dst: OutBlock,
         ) {
             const MR: usize = 4;
             const NR: usize = 2;
             let nb = k / QK;
             let nbp = acts.nbp;
             let row_bytes = nb * Q5_0_BYTES;
-            assert!(w.len() == rows * row_bytes && dst.len() == m * rows);
+            assert!(w.len() == rows * row_bytes && dst.m() == m && dst.cols() == rows);
+            let stride = dst.stride();
             assert!(acts.qs.len() == m * k && acts.d.len() == m * nbp && acts.c.len() == m * nbp);
             // Widen the chunk once: q in 0..32 as bytes, scales as f32 (zero padded).
             let mut wq = vec![0u8; rows * k];
@@ -576,12 +661,12 @@ macro_rules! simd_kernels {
                     unsafe {
                         let wt = pw.at(r, k, nbp);
                         let at = pa.at(a, k, nbp);
-                        let out = dst.as_mut_ptr().add(a * rows + r);
+                        let out = dst.at(a, r);
                         match (nr, na) {
-                            (MR, NR) => tile::<MR, NR>(wt, at, k, nbp, nb, out, rows),
-                            (MR, _) => tile::<MR, 1>(wt, at, k, nbp, nb, out, rows),
-                            (_, NR) => tile::<1, NR>(wt, at, k, nbp, nb, out, rows),
-                            _ => tile::<1, 1>(wt, at, k, nbp, nb, out, rows),
+                            (MR, NR) => tile::<MR, NR>(wt, at, k, nbp, nb, out, stride),
+                            (MR, _) => tile::<MR, 1>(wt, at, k, nbp, nb, out, stride),
+                            (_, NR) => tile::<1, NR>(wt, at, k, nbp, nb, out, stride),
+                            _ => tile::<1, 1>(wt, at, k, nbp, nb, out, stride),
                         }
                     }
                     r += nr;

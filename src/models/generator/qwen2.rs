@@ -9,19 +9,22 @@
 //!    comparison (`TOWNSHIP_DIGEST_Q5_0=q8_0`): same results, 1.5x the bytes, slower.
 //! 2. The token-embedding table stays quantized; rows are gathered and dequantized per token
 //!    (candle's version dequantizes all 151,936 x 896 values to f32: ~0.55 GB).
-//! 3. Grouped-query attention folds the query heads of each KV head into one matmul instead
-//!    of copying K and V once per query head (`repeat_kv`): decoding slowed by ~40% between an
-//!    empty and a 1,500-token context mostly because of those copies.
+//! 3. Attention runs on plain slices (`super::attention`): rotary embedding and biases in
+//!    place, a KV cache appended to in place instead of `Tensor::cat` of the whole cache,
+//!    grouped-query heads reading their KV head without `repeat_kv` copies, and scores,
+//!    causal mask, softmax and weighted sum fused per block of query rows and head, never
+//!    scoring the keys a causal mask would hide.
+//! 4. The MLP's `silu(gate) * up` is one vectorised pass (`attention::silu_mul_in_place`).
 
+use super::attention::{self, Heads, KvCache, Rope};
 use super::q5_0::Q5Linear;
 use candle_core::quantized::{GgmlDType, QStorage, QTensor};
 use candle_core::Module;
 use candle_core::{
     quantized::{gguf_file, QMatMul},
-    DType, Device, IndexOp, Result, Tensor,
+    Device, IndexOp, Result, Tensor,
 };
 use candle_transformers::quantized_nn::RmsNorm;
-use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
 struct Mlp {
@@ -33,10 +36,18 @@ struct Mlp {
 impl Module for Mlp {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let w1 = self.feed_forward_w1.forward(xs)?;
-        let w3 = self.feed_forward_w3.forward(xs)?;
+        let shape = w1.shape().clone();
+        let mut gate = to_vec(&w1)?;
+        let up = to_vec(&self.feed_forward_w3.forward(xs)?)?;
+        attention::silu_mul_in_place(&mut gate, &up);
         self.feed_forward_w2
-            .forward(&(candle_nn::ops::silu(&w1)? * w3)?)
+            .forward(&Tensor::from_vec(gate, shape, xs.device())?)
     }
+}
+
+/// The values of a tensor, row-major.
+fn to_vec(t: &Tensor) -> Result<Vec<f32>> {
+    t.flatten_all()?.to_vec1::<f32>()
 }
 
 #[derive(Debug, Clone)]
@@ -44,114 +55,50 @@ struct LayerWeights {
     attention_wq: Linear,
     attention_wk: Linear,
     attention_wv: Linear,
-    attention_bq: Tensor,
-    attention_bk: Tensor,
-    attention_bv: Tensor,
+    attention_bq: std::sync::Arc<Vec<f32>>,
+    attention_bk: std::sync::Arc<Vec<f32>>,
+    attention_bv: std::sync::Arc<Vec<f32>>,
     attention_wo: Linear,
     attention_norm: RmsNorm,
     mlp: Mlp,
     ffn_norm: RmsNorm,
-    n_head: usize,
-    n_kv_head: usize,
-    head_dim: usize,
-    cos: Tensor,
-    sin: Tensor,
-    neg_inf: Tensor,
-    kv_cache: Option<(Tensor, Tensor)>,
+    heads: Heads,
+    rope: std::sync::Arc<Rope>,
+    kv_cache: KvCache,
     span_attn: tracing::Span,
-    span_rot: tracing::Span,
     span_mlp: tracing::Span,
 }
 
-fn masked_fill(on_false: &Tensor, mask: &Tensor, on_true: &Tensor) -> Result<Tensor> {
-    let shape = mask.shape();
-    let m = mask.where_cond(&on_true.broadcast_as(shape.dims())?, on_false)?;
-    Ok(m)
-}
-
 impl LayerWeights {
-    fn apply_rotary_emb(&self, x: &Tensor, index_pos: usize) -> Result<Tensor> {
-        let _enter = self.span_rot.enter();
-        let (_b_sz, _n_head, seq_len, _n_embd) = x.dims4()?;
-        let cos = self.cos.narrow(0, index_pos, seq_len)?;
-        let sin = self.sin.narrow(0, index_pos, seq_len)?;
-        candle_nn::rotary_emb::rope(&x.contiguous()?, &cos, &sin)
-    }
-
-    fn forward_attn(
-        &mut self,
-        x: &Tensor,
-        mask: Option<&Tensor>,
-        index_pos: usize,
-    ) -> Result<Tensor> {
+    fn forward_attn(&mut self, x: &Tensor, index_pos: usize) -> Result<Tensor> {
         let _enter = self.span_attn.enter();
         let (b_sz, seq_len, n_embd) = x.dims3()?;
-
-        let q = self.attention_wq.forward(x)?;
-        let k = self.attention_wk.forward(x)?;
-        let v = self.attention_wv.forward(x)?;
-
-        let q = q.broadcast_add(&self.attention_bq)?;
-        let k = k.broadcast_add(&self.attention_bk)?;
-        let v = v.broadcast_add(&self.attention_bv)?;
-
-        let q = q
-            .reshape((b_sz, seq_len, self.n_head, self.head_dim))?
-            .transpose(1, 2)?
-            .contiguous()?;
-        let k = k
-            .reshape((b_sz, seq_len, self.n_kv_head, self.head_dim))?
-            .transpose(1, 2)?
-            .contiguous()?;
-        let v = v
-            .reshape((b_sz, seq_len, self.n_kv_head, self.head_dim))?
-            .transpose(1, 2)?
-            .contiguous()?;
-
-        // let (q, k) = self
-        //     .rotary_embedding
-        //     .apply_rotary_emb_qkv(&q, &k, index_pos)?;
-        let q = self.apply_rotary_emb(&q, index_pos)?;
-        let k = self.apply_rotary_emb(&k, index_pos)?;
-
-        let (k, v) = match &self.kv_cache {
-            None => (k, v),
-            Some((k_cache, v_cache)) => {
-                if index_pos == 0 {
-                    (k, v)
-                } else {
-                    let k = Tensor::cat(&[k_cache, &k], 2)?;
-                    let v = Tensor::cat(&[v_cache, &v], 2)?;
-                    (k, v)
+        if b_sz != 1 {
+            candle_core::bail!("qwen2: batches of {b_sz} sequences are not supported")
+        }
+        let with_bias = |w: &Linear, b: &[f32]| -> Result<Vec<f32>> {
+            let mut y = to_vec(&w.forward(x)?)?;
+            for row in y.chunks_exact_mut(b.len()) {
+                for (v, b) in row.iter_mut().zip(b) {
+                    *v += b;
                 }
             }
+            Ok(y)
         };
-        self.kv_cache = Some((k.clone(), v.clone()));
-
-        // Grouped-query attention without `repeat_kv`: query heads that share a KV head are
-        // adjacent (head h uses KV head h / n_rep), so folding them into the row dimension
-        // lets one matmul per KV head serve all of them. Same arithmetic as repeating K and V
-        // n_rep times (7x for Qwen2.5-0.5B), without copying the whole cache every token.
-        let n_rep = self.n_head / self.n_kv_head;
-        let kv_len = k.dim(2)?;
-        let q = q.reshape((b_sz, self.n_kv_head, n_rep * seq_len, self.head_dim))?;
-        let att = (q.matmul(&k.t()?)? / (self.head_dim as f64).sqrt())?;
-        let att = att.reshape((b_sz, self.n_head, seq_len, kv_len))?;
-        let att = match mask {
-            None => att,
-            Some(mask) => {
-                let mask = mask.broadcast_as(att.shape())?;
-                masked_fill(&att, &mask, &self.neg_inf)?
-            }
-        };
-        let att = candle_nn::ops::softmax_last_dim(&att)?;
-        let att = att.reshape((b_sz, self.n_kv_head, n_rep * seq_len, kv_len))?;
-        // Convert to contiguous as matmul doesn't support strided vs for now.
-        let y = att.matmul(&v.contiguous()?)?;
-        let y = y.reshape((b_sz, self.n_head, seq_len, self.head_dim))?;
-        let y = y.transpose(1, 2)?.reshape(&[b_sz, seq_len, n_embd])?;
-        let y = self.attention_wo.forward(&y)?;
-        Ok(y)
+        let q = with_bias(&self.attention_wq, &self.attention_bq)?;
+        let k = with_bias(&self.attention_wk, &self.attention_bk)?;
+        let v = with_bias(&self.attention_wv, &self.attention_bv)?;
+        let y = attention::attend(
+            self.heads,
+            &self.rope,
+            &mut self.kv_cache,
+            q,
+            k,
+            &v,
+            index_pos,
+        )?;
+        let y = Tensor::from_vec(y, (b_sz, seq_len, n_embd), x.device())?;
+        self.attention_wo.forward(&y)
     }
 }
 
@@ -162,29 +109,8 @@ pub struct ModelWeights {
     layers: Vec<LayerWeights>,
     norm: RmsNorm,
     output: Linear,
-    masks: HashMap<(usize, usize), Tensor>,
     span: tracing::Span,
     span_output: tracing::Span,
-}
-
-fn precomput_freqs_cis(
-    head_dim: usize,
-    freq_base: f32,
-    context_length: usize,
-    device: &Device,
-) -> Result<(Tensor, Tensor)> {
-    let theta: Vec<_> = (0..head_dim)
-        .step_by(2)
-        .map(|i| 1f32 / freq_base.powf(i as f32 / head_dim as f32))
-        .collect();
-    let theta = Tensor::new(theta.as_slice(), device)?;
-    let idx_theta = Tensor::arange(0, context_length as u32, device)?
-        .to_dtype(DType::F32)?
-        .reshape((context_length, 1))?
-        .matmul(&theta.reshape((1, theta.elem_count()))?)?;
-    let cos = idx_theta.cos()?;
-    let sin = idx_theta.sin()?;
-    Ok((cos, sin))
 }
 
 impl ModelWeights {
@@ -210,8 +136,6 @@ impl ModelWeights {
 
         let head_dim = embedding_length / head_count;
 
-        let neg_inf = Tensor::new(f32::NEG_INFINITY, device)?;
-
         let tok_embeddings = ct.tensor(reader, "token_embd.weight", device)?;
         let norm = RmsNorm::from_qtensor(
             ct.tensor(reader, "output_norm.weight", device)?,
@@ -225,7 +149,15 @@ impl ModelWeights {
             }
         };
 
-        let (cos, sin) = precomput_freqs_cis(head_dim, rope_freq_base, context_length, device)?;
+        let rope = std::sync::Arc::new(Rope::new(head_dim, rope_freq_base, context_length));
+        let heads = Heads {
+            n_head: head_count,
+            n_kv_head: head_count_kv,
+            head_dim,
+        };
+        let bias = |t: QTensor| -> Result<std::sync::Arc<Vec<f32>>> {
+            Ok(std::sync::Arc::new(to_vec(&t.dequantize(device)?)?))
+        };
 
         let mut layers = Vec::with_capacity(block_count);
 
@@ -261,29 +193,23 @@ impl ModelWeights {
             let ffn_norm = ct.tensor(reader, &format!("{prefix}.ffn_norm.weight"), device)?;
 
             let span_attn = tracing::span!(tracing::Level::TRACE, "attn");
-            let span_rot = tracing::span!(tracing::Level::TRACE, "attn-rot");
             let span_mlp = tracing::span!(tracing::Level::TRACE, "attn-mlp");
 
             layers.push(LayerWeights {
                 attention_wq: qmatmul(attention_wq)?,
                 attention_wk: qmatmul(attention_wk)?,
                 attention_wv: qmatmul(attention_wv)?,
-                attention_bq: attention_bq.dequantize(device)?,
-                attention_bk: attention_bk.dequantize(device)?,
-                attention_bv: attention_bv.dequantize(device)?,
+                attention_bq: bias(attention_bq)?,
+                attention_bk: bias(attention_bk)?,
+                attention_bv: bias(attention_bv)?,
                 attention_wo: qmatmul(attention_wo)?,
                 attention_norm: RmsNorm::from_qtensor(attention_norm, rms_norm_eps)?,
-                cos: cos.clone(),
-                sin: sin.clone(),
                 mlp,
                 ffn_norm: RmsNorm::from_qtensor(ffn_norm, rms_norm_eps)?,
-                n_head: head_count,
-                n_kv_head: head_count_kv,
-                head_dim,
-                neg_inf: neg_inf.clone(),
-                kv_cache: None,
+                heads,
+                rope: rope.clone(),
+                kv_cache: KvCache::new(head_count_kv, head_dim),
                 span_attn,
-                span_rot,
                 span_mlp,
             });
         }
@@ -296,21 +222,9 @@ impl ModelWeights {
             layers,
             norm,
             output,
-            masks: HashMap::new(),
             span,
             span_output,
         })
-    }
-
-    fn mask(&mut self, seq_len: usize, index_pos: usize, device: &Device) -> Result<Tensor> {
-        let kv_len = index_pos + seq_len;
-        if let Some(mask) = self.masks.get(&(seq_len, kv_len)) {
-            Ok(mask.clone())
-        } else {
-            let mask = candle_transformers::utils::build_causal_mask(seq_len, index_pos, device)?;
-            self.masks.insert((seq_len, kv_len), mask.clone());
-            Ok(mask)
-        }
     }
 
     /// Clear the KV cache across all layers.
@@ -319,24 +233,19 @@ impl ModelWeights {
     /// state without recreating the model.
     pub fn clear_kv_cache(&mut self) {
         for layer in self.layers.iter_mut() {
-            layer.kv_cache = None;
+            layer.kv_cache.clear();
         }
     }
 
     pub fn forward(&mut self, x: &Tensor, index_pos: usize) -> Result<Tensor> {
         let (_b_sz, seq_len) = x.dims2()?;
-        let mask = if seq_len == 1 {
-            None
-        } else {
-            Some(self.mask(seq_len, index_pos, x.device())?)
-        };
         let _enter = self.span.enter();
         let mut layer_in = embed(&self.tok_embeddings, x)?;
         for layer in self.layers.iter_mut() {
             let x = layer_in;
             let residual = &x;
             let x = layer.attention_norm.forward(&x)?;
-            let attn = layer.forward_attn(&x, mask.as_ref(), index_pos)?;
+            let attn = layer.forward_attn(&x, index_pos)?;
             let x = (attn + residual)?;
 
             // MLP
