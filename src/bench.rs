@@ -79,10 +79,13 @@ fn suite(globals: &Globals, args: &BenchArgs) -> Result<()> {
             if let Some(m) = &globals.manifest {
                 cmd.arg("--manifest").arg(m);
             }
+            // The generator runs every matmul on rayon's pool (`generator::row_split`), with
+            // candle's own pool inline, as `run` does; the encoder uses candle's pool.
+            let candle_threads = if part == "encoder" { threads } else { 1 };
             let out = cmd
                 .args(["bench", "--worker", part])
                 .env("RAYON_NUM_THREADS", threads.to_string())
-                .env("CANDLE_NUM_THREADS", threads.to_string())
+                .env("CANDLE_NUM_THREADS", candle_threads.to_string())
                 .stderr(std::process::Stdio::inherit())
                 .output()
                 .with_context(|| format!("cannot start the {part} benchmark"))?;

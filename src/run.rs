@@ -112,10 +112,11 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
 
     let n_generators = generator_instances(args);
     tracing::debug!("full mode: {n_generators} generator instance(s)");
-    if n_generators > 1 && std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
         // candle's quantized matmuls run on one global pool whose `execute` serialises its
         // callers; with one thread it runs inline, so single-threaded instances do not queue
-        // on each other. Set before any quantized matmul creates that pool.
+        // on each other, and the matrices candle still serves are split over rayon's pool
+        // instead (`generator::row_split`). Set before any quantized matmul creates that pool.
         std::env::set_var("CANDLE_NUM_THREADS", "1");
     }
 

@@ -10,8 +10,10 @@
 
 pub mod amx;
 pub mod attention;
+pub mod kquant;
 pub mod q5_0;
 pub mod qwen2;
+pub mod row_split;
 
 use super::ModelFiles;
 use anyhow::{anyhow, bail, Context, Result};
@@ -619,6 +621,38 @@ impl Generator {
         Ok(best as u32)
     }
 
+    /// Clears the KV cache and runs `ids` through the model in chunks of `chunk` tokens (0:
+    /// one chunk); returns the logits for the token after them.
+    fn prefill(&mut self, ids: &[u32], chunk: usize) -> Result<Tensor> {
+        self.model.clear_kv_cache();
+        let chunk = if chunk == 0 { ids.len() } else { chunk };
+        let mut pos = 0usize;
+        let mut logits = None;
+        for part in ids.chunks(chunk) {
+            let input = Tensor::new(part, &self.device)?.unsqueeze(0)?;
+            let model = &mut self.model;
+            logits = Some(on_rayon_worker(|| model.forward(&input, pos))?);
+            pos += part.len();
+        }
+        logits.ok_or_else(|| anyhow!("empty prompt"))
+    }
+
+    /// The model's logits for the first token of its answer to `messages`, prefilled in
+    /// chunks of `prefill_chunk` tokens: for comparing implementations (tests, benchmarks).
+    pub fn answer_logits(
+        &mut self,
+        messages: &[ChatMessage],
+        prefill_chunk: usize,
+    ) -> Result<Vec<f32>> {
+        let prompt = self.template.render(messages)?;
+        let ids = self.encode(&prompt)?;
+        let logits = self.prefill(&ids, prefill_chunk)?;
+        Ok(logits
+            .squeeze(0)?
+            .to_dtype(candle_core::DType::F32)?
+            .to_vec1()?)
+    }
+
     /// Prefill `ids`, then greedily generate up to `budget` tokens. Returns the generated
     /// ids (without the stop token), whether a stop token ended it, prefill and decode secs.
     fn generate_ids(
@@ -629,19 +663,9 @@ impl Generator {
         honour_stop: bool,
         mut on_token: impl FnMut(u32),
     ) -> Result<(Vec<u32>, bool, f64, f64)> {
-        self.model.clear_kv_cache();
         let t0 = Instant::now();
-        let chunk = if chunk == 0 { ids.len() } else { chunk };
-        let mut pos = 0usize;
-        let mut logits = None;
-        for part in ids.chunks(chunk) {
-            let input = Tensor::new(part, &self.device)?.unsqueeze(0)?;
-            logits = Some(self.model.forward(&input, pos)?);
-            pos += part.len();
-        }
-        let Some(mut logits) = logits else {
-            bail!("empty prompt");
-        };
+        let mut logits = self.prefill(ids, chunk)?;
+        let mut pos = ids.len();
         let prefill_secs = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
         let mut out = Vec::new();
@@ -661,11 +685,24 @@ impl Generator {
                 break;
             }
             let input = Tensor::new(&[next], &self.device)?.unsqueeze(0)?;
-            logits = self.model.forward(&input, pos)?;
+            let model = &mut self.model;
+            logits = on_rayon_worker(|| model.forward(&input, pos))?;
             pos += 1;
         }
         let decode_secs = t1.elapsed().as_secs_f64();
         Ok((out, stopped, prefill_secs, decode_secs))
+    }
+}
+
+/// Runs `f` on a rayon worker thread. From a thread outside every rayon pool (the main
+/// thread of `bench`, a test), each parallel kernel call of a forward pass would hand its
+/// work to the pool and sleep until it is done: two thread switches per matmul, ~7% of
+/// decoding time with one thread. Inside a pool (`run`'s generator instances) this is `f()`.
+fn on_rayon_worker<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() {
+        f()
+    } else {
+        rayon::join(f, || ()).0
     }
 }
 

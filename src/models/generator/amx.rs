@@ -58,7 +58,13 @@ fn detect() -> bool {
     const XFEATURE_XTILEDATA: libc::c_long = 18;
     // SAFETY: a plain system call asking for the AMX tile state permission; it has no
     // memory operands.
-    unsafe { libc::syscall(libc::SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0 }
+    unsafe {
+        libc::syscall(
+            libc::SYS_arch_prctl,
+            ARCH_REQ_XCOMP_PERM,
+            XFEATURE_XTILEDATA,
+        ) == 0
+    }
 }
 
 #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
@@ -124,6 +130,7 @@ pub fn pack_acts(qs: &[i8], d: &[f32], c: &[f32], nbp: usize, m: usize, k: usize
 /// `available()` must have returned true; `out` must be writable at every
 /// `t * out_stride + r` above; the slices must have the sizes described.
 #[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
 pub unsafe fn gemm(
     wq: &[u8],
     wd: &[f32],
@@ -134,7 +141,7 @@ pub unsafe fn gemm(
     out: *mut f32,
     out_stride: usize,
 ) {
-    assert!(rows % TILE == 0 && wq.len() == rows * k && wd.len() == rows * nbp);
+    assert!(rows.is_multiple_of(TILE) && wq.len() == rows * k && wd.len() == rows * nbp);
     assert!(acts.nb == k / QK);
     // SAFETY: forwarded to the caller (features checked by `available`).
     unsafe { kernel::gemm(wq, wd, nbp, rows, k, acts, out, out_stride) }
@@ -158,7 +165,7 @@ pub unsafe fn gemm_q5_0(
     let nb = k / QK;
     let nbp = nb.div_ceil(8) * 8;
     let row_bytes = nb * 22;
-    assert!(w.len() == rows * row_bytes && rows % TILE == 0);
+    assert!(w.len() == rows * row_bytes && rows.is_multiple_of(TILE));
     let mut wq = vec![0u8; rows * k];
     let mut wd = vec![0f32; rows * nbp];
     for ((src, q), d) in w
@@ -173,7 +180,9 @@ pub unsafe fn gemm_q5_0(
             let bits = u32::from_le_bytes([qh[4 * b], qh[4 * b + 1], qh[4 * b + 2], qh[4 * b + 3]]);
             // SAFETY: block b's 16 nibble bytes and its 32 output bytes are in bounds;
             // AVX-512 BW/VL are implied by `available()` (caller's contract).
-            unsafe { kernel::widen_q5_0(qs.as_ptr().add(16 * b), bits, q.as_mut_ptr().add(QK * b)) };
+            unsafe {
+                kernel::widen_q5_0(qs.as_ptr().add(16 * b), bits, q.as_mut_ptr().add(QK * b))
+            };
         }
     }
     // SAFETY: forwarded to the caller; wq / wd have the sizes `gemm` asserts.
@@ -367,7 +376,9 @@ mod tests {
     use super::*;
 
     fn lcg(seed: &mut u64) -> u32 {
-        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (*seed >> 33) as u32
     }
 
@@ -383,11 +394,21 @@ mod tests {
         let mut seed = 42u64;
         let wq: Vec<u8> = (0..rows * k).map(|_| (lcg(&mut seed) % 32) as u8).collect();
         let wd: Vec<f32> = (0..rows * nbp)
-            .map(|i| if i % nbp < nb { (lcg(&mut seed) % 1000) as f32 / 1e5 } else { 0.0 })
+            .map(|i| {
+                if i % nbp < nb {
+                    (lcg(&mut seed) % 1000) as f32 / 1e5
+                } else {
+                    0.0
+                }
+            })
             .collect();
-        let qs: Vec<i8> = (0..m * k).map(|_| (lcg(&mut seed) % 255) as i32 as i8).collect();
+        let qs: Vec<i8> = (0..m * k)
+            .map(|_| (lcg(&mut seed) % 255) as i32 as i8)
+            .collect();
         let qs: Vec<i8> = qs.iter().map(|&q| q.max(-127)).collect();
-        let d: Vec<f32> = (0..m * nbp).map(|_| (lcg(&mut seed) % 1000) as f32 / 1e4).collect();
+        let d: Vec<f32> = (0..m * nbp)
+            .map(|_| (lcg(&mut seed) % 1000) as f32 / 1e4)
+            .collect();
         let mut c = vec![0f32; m * nbp];
         for t in 0..m {
             for b in 0..nb {
@@ -417,7 +438,9 @@ mod tests {
                 );
             }
             // Columns past `rows` are not written.
-            assert!(out[t * stride + rows..(t + 1) * stride].iter().all(|v| v.is_nan()));
+            assert!(out[t * stride + rows..(t + 1) * stride]
+                .iter()
+                .all(|v| v.is_nan()));
         }
     }
 }

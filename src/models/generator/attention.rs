@@ -152,7 +152,8 @@ impl KvCache {
     }
 
     fn head(&self, g: usize) -> (&[f32], &[f32]) {
-        let span = g * self.capacity * self.head_dim..(g * self.capacity + self.len) * self.head_dim;
+        let span =
+            g * self.capacity * self.head_dim..(g * self.capacity + self.len) * self.head_dim;
         (&self.k[span.clone()], &self.v[span])
     }
 }
@@ -187,7 +188,11 @@ pub fn attend(
     } = heads;
     let q_row = n_head * d;
     let kv_row = n_kv_head * d;
-    if n_kv_head == 0 || n_head % n_kv_head != 0 || d % 2 != 0 || q.len() % q_row.max(1) != 0 {
+    if n_kv_head == 0
+        || n_head % n_kv_head != 0
+        || d % 2 != 0
+        || !q.len().is_multiple_of(q_row.max(1))
+    {
         candle_core::bail!("attention: {n_head} heads over {n_kv_head} KV heads of {d}")
     }
     let seq = q.len() / q_row;
@@ -330,7 +335,12 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     const LANES: usize = 16;
     let mut acc = [0f32; LANES];
     let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
     for (x, y) in ca.zip(cb) {
         for i in 0..LANES {
             acc[i] += x[i] * y[i];
@@ -416,11 +426,12 @@ fn exp(x: f32) -> f32 {
     y * f32::from_bits(((n as i32 + 127) as u32) << 23)
 }
 
-/// `silu(gate) * up` element-wise into `gate`: Qwen2's gated MLP activation in one pass.
-pub fn silu_mul_in_place(gate: &mut [f32], up: &[f32]) {
-    for (g, &u) in gate.iter_mut().zip(up) {
-        *g = *g / (1.0 + exp(-*g)) * u;
-    }
+/// `silu(gate) * up` element-wise: Qwen2's gated MLP activation in one pass.
+pub fn silu_mul(gate: &[f32], up: &[f32]) -> Vec<f32> {
+    gate.iter()
+        .zip(up)
+        .map(|(&g, &u)| g / (1.0 + exp(-g)) * u)
+        .collect()
 }
 
 #[cfg(test)]
@@ -446,7 +457,9 @@ mod tests {
         let mut s = seed;
         (0..n)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
             })
             .collect()
@@ -491,9 +504,8 @@ mod tests {
                 .unwrap()
         };
         let (k, v) = (rep(k), rep(v));
-        let att = (q.contiguous().unwrap().matmul(&k.t().unwrap()).unwrap()
-            / (d as f64).sqrt())
-        .unwrap();
+        let att =
+            (q.contiguous().unwrap().matmul(&k.t().unwrap()).unwrap() / (d as f64).sqrt()).unwrap();
         let mask: Vec<f32> = (0..seq)
             .flat_map(|t| {
                 (0..kv_len).map(move |j| {
@@ -606,16 +618,26 @@ mod tests {
         };
         let rope = Rope::new(4, 10000.0, 8);
         let mut cache = KvCache::new(1, 4);
-        let r = attend(heads, &rope, &mut cache, vec![0.0; 9 * 8], vec![0.0; 36], &[0.0; 36], 0);
+        let r = attend(
+            heads,
+            &rope,
+            &mut cache,
+            vec![0.0; 9 * 8],
+            vec![0.0; 36],
+            &[0.0; 36],
+            0,
+        );
         assert!(r.is_err());
     }
 
     #[test]
     fn silu_mul_matches_the_definition() {
-        let g = rand_vec(100, 9).iter().map(|x| x * 20.0).collect::<Vec<_>>();
+        let g = rand_vec(100, 9)
+            .iter()
+            .map(|x| x * 20.0)
+            .collect::<Vec<_>>();
         let u = rand_vec(100, 10);
-        let mut got = g.clone();
-        silu_mul_in_place(&mut got, &u);
+        let got = silu_mul(&g, &u);
         for ((x, u), y) in g.iter().zip(&u).zip(&got) {
             let want = x / (1.0 + (-x).exp()) * u;
             assert!((want - y).abs() <= 1e-6 * want.abs().max(1.0));

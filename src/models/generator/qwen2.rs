@@ -14,16 +14,15 @@
 //!    grouped-query heads reading their KV head without `repeat_kv` copies, and scores,
 //!    causal mask, softmax and weighted sum fused per block of query rows and head, never
 //!    scoring the keys a causal mask would hide.
-//! 4. The MLP's `silu(gate) * up` is one vectorised pass (`attention::silu_mul_in_place`).
+//! 4. The MLP's `silu(gate) * up` is one vectorised pass (`attention::silu_mul`).
 
 use super::attention::{self, Heads, KvCache, Rope};
+use super::kquant::KLinear;
 use super::q5_0::Q5Linear;
+use super::row_split::RowSplit;
 use candle_core::quantized::{GgmlDType, QStorage, QTensor};
 use candle_core::Module;
-use candle_core::{
-    quantized::{gguf_file, QMatMul},
-    Device, IndexOp, Result, Tensor,
-};
+use candle_core::{quantized::gguf_file, Device, IndexOp, Result, Tensor};
 use candle_transformers::quantized_nn::RmsNorm;
 
 #[derive(Debug, Clone)]
@@ -35,19 +34,31 @@ struct Mlp {
 
 impl Module for Mlp {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let w1 = self.feed_forward_w1.forward(xs)?;
-        let shape = w1.shape().clone();
-        let mut gate = to_vec(&w1)?;
-        let up = to_vec(&self.feed_forward_w3.forward(xs)?)?;
-        attention::silu_mul_in_place(&mut gate, &up);
+        let gate = self.feed_forward_w1.forward(xs)?;
+        let up = self.feed_forward_w3.forward(xs)?;
+        let act = with_slice(&gate, |g| with_slice(&up, |u| attention::silu_mul(g, u)))??;
         self.feed_forward_w2
-            .forward(&Tensor::from_vec(gate, shape, xs.device())?)
+            .forward(&Tensor::from_vec(act, gate.shape(), xs.device())?)
     }
 }
 
 /// The values of a tensor, row-major.
 fn to_vec(t: &Tensor) -> Result<Vec<f32>> {
     t.flatten_all()?.to_vec1::<f32>()
+}
+
+/// Runs `f` on the values of a contiguous f32 CPU tensor without copying them.
+fn with_slice<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
+    let t = t.contiguous()?;
+    let (storage, layout) = t.storage_and_layout();
+    match &*storage {
+        candle_core::Storage::Cpu(cpu) => {
+            let all = cpu.as_slice::<f32>()?;
+            let start = layout.start_offset();
+            Ok(f(&all[start..start + t.elem_count()]))
+        }
+        _ => candle_core::bail!("qwen2 runs on the CPU only"),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -77,13 +88,11 @@ impl LayerWeights {
             candle_core::bail!("qwen2: batches of {b_sz} sequences are not supported")
         }
         let with_bias = |w: &Linear, b: &[f32]| -> Result<Vec<f32>> {
-            let mut y = to_vec(&w.forward(x)?)?;
-            for row in y.chunks_exact_mut(b.len()) {
-                for (v, b) in row.iter_mut().zip(b) {
-                    *v += b;
-                }
-            }
-            Ok(y)
+            with_slice(&w.forward(x)?, |y| {
+                y.chunks_exact(b.len())
+                    .flat_map(|row| row.iter().zip(b).map(|(v, b)| v + b))
+                    .collect()
+            })
         };
         let q = with_bias(&self.attention_wq, &self.attention_bq)?;
         let k = with_bias(&self.attention_wk, &self.attention_bk)?;
@@ -268,18 +277,20 @@ fn embed(table: &QTensor, ids: &Tensor) -> Result<Tensor> {
     table.embedding(ids)
 }
 
-/// A matmul weight: Q5_0 through our SIMD kernel (`super::q5_0`), everything else through
-/// candle's `QMatMul`.
+/// A matmul weight: Q5_0 through our kernels (`super::q5_0`, `super::amx`), Q4_K / Q6_K
+/// through `super::kquant`, everything else through candle's `QMatMul`.
 #[derive(Debug, Clone)]
 enum Linear {
     Q5(std::sync::Arc<Q5Linear>),
-    Candle(QMatMul),
+    K(std::sync::Arc<KLinear>),
+    Candle(std::sync::Arc<RowSplit>),
 }
 
 impl Module for Linear {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         match self {
             Linear::Q5(l) => l.forward(xs),
+            Linear::K(l) => l.forward(xs),
             Linear::Candle(m) => m.forward(xs),
         }
     }
@@ -293,12 +304,22 @@ fn qmatmul(t: QTensor) -> Result<Linear> {
         match std::env::var("TOWNSHIP_DIGEST_Q5_0").as_deref() {
             Ok("candle") => {}
             Ok("q8_0") => {
-                return Ok(Linear::Candle(QMatMul::from_qtensor(q5_0_to_q8_0(&t)?)?));
+                return Ok(Linear::Candle(std::sync::Arc::new(RowSplit::new(
+                    &q5_0_to_q8_0(&t)?,
+                )?)));
             }
             _ => return Ok(Linear::Q5(std::sync::Arc::new(Q5Linear::from_qtensor(&t)?))),
         }
     }
-    Ok(Linear::Candle(QMatMul::from_qtensor(t)?))
+    // Q4_K / Q6_K (`ffn_down`): our prefill kernel, candle's for decoding (see `kquant`);
+    // `TOWNSHIP_DIGEST_KQUANT=candle` keeps candle's for both, for comparison.
+    if matches!(t.dtype(), GgmlDType::Q4K | GgmlDType::Q6K)
+        && std::env::var("TOWNSHIP_DIGEST_KQUANT").as_deref() != Ok("candle")
+    {
+        let k = KLinear::from_arc(std::sync::Arc::new(t))?;
+        return Ok(Linear::K(std::sync::Arc::new(k)));
+    }
+    Ok(Linear::Candle(std::sync::Arc::new(RowSplit::new(&t)?)))
 }
 
 const Q5_0_BYTES: usize = 22; // f16 d, u32 qh, 16 bytes of nibbles

@@ -1,0 +1,136 @@
+//! KLinear (our Q4_K / Q6_K prefill kernel) against candle's QMatMul on the real
+//! `ffn_down` tensors of the Qwen2.5 GGUF (one Q4_K, one Q6_K).
+//!
+//! usage: RAYON_NUM_THREADS=N CANDLE_NUM_THREADS=N kq_bench [GGUF] [M,M..]
+//!
+//! GGUF defaults to the q4_k_m model in ~/.cache/township-digest; M defaults to 1,512.
+//! Prints microseconds per call, GFLOP/s and the maximum difference between the two
+//! outputs relative to the largest output of candle's.
+use candle_core::quantized::{gguf_file, GgmlDType, QMatMul};
+use candle_core::{Device, Module, Tensor};
+use std::sync::Arc;
+use std::time::Instant;
+use township_digest::models::generator::kquant::KLinear;
+use township_digest::models::generator::q5_0;
+
+fn lcg_values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// Median seconds per call of `f`, over `trials` trials of `calls` calls each.
+fn time_per_call(
+    trials: usize,
+    calls: usize,
+    mut f: impl FnMut() -> candle_core::Result<Tensor>,
+) -> candle_core::Result<f64> {
+    let mut per_call = Vec::with_capacity(trials);
+    for _ in 0..trials {
+        let t = Instant::now();
+        for _ in 0..calls {
+            f()?;
+        }
+        per_call.push(t.elapsed().as_secs_f64() / calls as f64);
+    }
+    per_call.sort_by(f64::total_cmp);
+    Ok(per_call[trials / 2])
+}
+
+fn rel_max_diff(a: &Tensor, b: &Tensor) -> candle_core::Result<f32> {
+    let a = a.flatten_all()?.to_vec1::<f32>()?;
+    let b = b.flatten_all()?.to_vec1::<f32>()?;
+    let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-30);
+    let err = a
+        .iter()
+        .zip(&b)
+        .fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    Ok(err / scale)
+}
+
+fn main() -> anyhow::Result<()> {
+    let path = match std::env::args().nth(1).filter(|p| !p.is_empty()) {
+        Some(p) => std::path::PathBuf::from(p),
+        None => dirs::home_dir()
+            .ok_or_else(|| anyhow::anyhow!("no home directory; pass the GGUF path"))?
+            .join(".cache/township-digest/models/qwen2.5-coder-0.5b")
+            .join("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"),
+    };
+    let ms: Vec<usize> = std::env::args()
+        .nth(2)
+        .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 512]);
+    let mut file =
+        std::fs::File::open(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let content = gguf_file::Content::read(&mut file)?;
+    let mut names: Vec<&String> = content
+        .tensor_infos
+        .keys()
+        .filter(|n| n.ends_with("ffn_down.weight"))
+        .collect();
+    names.sort_by_key(|n| {
+        n.split('.')
+            .nth(1)
+            .and_then(|i| i.parse::<usize>().ok())
+            .unwrap_or(usize::MAX)
+    });
+    let dev = Device::Cpu;
+    println!(
+        "RAYON_NUM_THREADS={} CANDLE_NUM_THREADS={} rayon pool={} kernel={}",
+        std::env::var("RAYON_NUM_THREADS").unwrap_or_default(),
+        std::env::var("CANDLE_NUM_THREADS").unwrap_or_default(),
+        rayon::current_num_threads(),
+        q5_0::kernel_name()
+    );
+    println!(
+        "{:<24} {:>4} {:>10} {:>10} {:>8} {:>9} {:>12}",
+        "tensor", "m", "impl", "us/call", "GFLOP/s", "speed-up", "rel max diff"
+    );
+    for dtype in [GgmlDType::Q4K, GgmlDType::Q6K] {
+        let Some(name) = names
+            .iter()
+            .find(|n| content.tensor_infos[n.as_str()].ggml_dtype == dtype)
+        else {
+            println!("no {dtype:?} ffn_down tensor in {}", path.display());
+            continue;
+        };
+        let qt = Arc::new(content.tensor(&mut file, name, &dev)?);
+        let (n, k) = qt.shape().dims2()?;
+        let ours = KLinear::from_arc(qt.clone())?;
+        let candle = QMatMul::from_arc(qt)?;
+        for &m in &ms {
+            let xs = Tensor::from_vec(lcg_values(m * k, 7), (1, m, k), &dev)?;
+            // warm up (candle packs its weights on first use)
+            let want = candle.forward(&xs)?;
+            let got = ours.forward(&xs)?;
+            let diff = rel_max_diff(&got, &want)?;
+            let (trials, calls) = if m == 1 { (7, 200) } else { (5, 3) };
+            let tc = time_per_call(trials, calls, || candle.forward(&xs))?;
+            let to = time_per_call(trials, calls, || ours.forward(&xs))?;
+            let flops = 2.0 * (m * n * k) as f64;
+            let label = format!("{name} {dtype:?}");
+            println!(
+                "{label:<24} {m:>4} {:>10} {:>10.1} {:>8.1}",
+                "QMatMul",
+                tc * 1e6,
+                flops / tc / 1e9
+            );
+            println!(
+                "{label:<24} {m:>4} {:>10} {:>10.1} {:>8.1} {:>8.2}x {diff:>12.2e}",
+                "KLinear",
+                to * 1e6,
+                flops / to / 1e9,
+                tc / to
+            );
+        }
+    }
+    Ok(())
+}

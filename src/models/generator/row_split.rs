@@ -1,0 +1,103 @@
+//! A candle `QMatMul` cut into bands of weight rows, run as rayon tasks. OWNER: generator.
+//!
+//! Why: candle runs its quantized matmuls on its own thread pool, beside rayon's, which runs
+//! our kernels. With two pools on two cores, the pool that is not working spins while the
+//! other one does, and decoding with two threads was ~20% slower than it should be. Cut
+//! into bands, the matrices candle still serves (Q8_0, and Q4_K/Q6_K for few rows) run on
+//! rayon's pool like everything else, with candle's own pool set to run inline
+//! (`CANDLE_NUM_THREADS=1`, which `run`, `bench` and the examples set).
+
+use candle_core::quantized::{QMatMul, QStorage, QTensor};
+use candle_core::{Module, Result, Tensor};
+use rayon::prelude::*;
+
+/// Rows per band: big enough that a band is worth a task.
+const BAND_ROWS: usize = 128;
+/// At most this many bands (a few per core on the machines this runs on).
+const MAX_BANDS: usize = 16;
+
+#[derive(Debug, Clone)]
+pub struct RowSplit {
+    bands: Vec<QMatMul>,
+}
+
+impl RowSplit {
+    /// Cuts `t` (shape `(n, k)`, rows of whole quantization blocks) into bands of rows
+    /// (copies of its bytes: the caller drops `t`).
+    pub fn new(t: &QTensor) -> Result<RowSplit> {
+        let (n, k) = t.shape().dims2()?;
+        let bands = (n / BAND_ROWS).clamp(1, MAX_BANDS);
+        let data = t.data()?;
+        let row_bytes = data.len() / n;
+        if row_bytes * n != data.len() {
+            candle_core::bail!("RowSplit: {} bytes are not {n} rows", data.len())
+        }
+        let per = n.div_ceil(bands);
+        let mut out = Vec::with_capacity(bands);
+        let mut r0 = 0;
+        while r0 < n {
+            let rows = per.min(n - r0);
+            let bytes = data[r0 * row_bytes..(r0 + rows) * row_bytes].to_vec();
+            let storage =
+                QStorage::from_data(std::borrow::Cow::Owned(bytes), &t.device(), t.dtype())?;
+            out.push(QMatMul::from_qtensor(QTensor::new(storage, (rows, k))?)?);
+            r0 += rows;
+        }
+        Ok(RowSplit { bands: out })
+    }
+
+    /// `xs @ W^T`, the bands computed in parallel and joined along the last dimension.
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        if let [only] = self.bands.as_slice() {
+            return only.forward(xs);
+        }
+        let parts: Vec<Tensor> = self
+            .bands
+            .par_iter()
+            .map(|b| b.forward(xs))
+            .collect::<Result<_>>()?;
+        Tensor::cat(&parts, xs.rank() - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::quantized::GgmlDType;
+    use candle_core::Device;
+
+    #[test]
+    fn bands_give_the_same_product_as_the_whole_matrix() {
+        let dev = Device::Cpu;
+        let n = 1000; // 7 bands, the last one shorter
+        let w: Vec<f32> = (0..n * 64)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
+            .collect();
+        let w = Tensor::from_vec(w, (n, 64), &dev).unwrap();
+        let x: Vec<f32> = (0..3 * 64)
+            .map(|i| ((i * 13 % 29) as f32 - 14.0) / 14.0)
+            .collect();
+        let x = Tensor::from_vec(x, (1, 3, 64), &dev).unwrap();
+        for dtype in [GgmlDType::Q8_0, GgmlDType::Q4_0] {
+            let q = QTensor::quantize(&w, dtype).unwrap();
+            let split = RowSplit::new(&q).unwrap();
+            assert_eq!(split.bands.len(), 7);
+            let want: Vec<f32> = QMatMul::from_qtensor(q)
+                .unwrap()
+                .forward(&x)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            let got: Vec<f32> = split
+                .forward(&x)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            assert_eq!(got, want);
+        }
+    }
+}
