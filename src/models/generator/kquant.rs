@@ -45,9 +45,11 @@
 //! Decoding (`m == 1`) is a memory-bound matrix-vector product for which candle's SIMD
 //! k-quant dot products are fine, and for a few rows widening the weights costs more
 //! than it saves: below `Kind::min_rows` rows (256 for Q4_K, 64 for Q6_K) `forward`
-//! hands the product to `QMatMul` on the same tensor.
+//! hands the product to candle's `QMatMul` on the same bytes, cut into bands of rows
+//! (`super::row_split`) that the prefill kernels also read from.
 
 use super::q5_0::{detected_kernel, Kernel, OutBlock, OutPtr};
+use super::row_split::RowSplit;
 use candle_core::quantized::{GgmlDType, QStorage, QTensor};
 use candle_core::{DType, Device, Result, Storage, Tensor};
 use half::f16;
@@ -96,10 +98,9 @@ impl Kind {
 /// A Q4_K or Q6_K weight matrix of shape `(n_out, k)`, used as `xs @ W^T`.
 #[derive(Debug, Clone)]
 pub struct KLinear {
-    /// The original tensor: its bytes are read by the prefill kernels.
-    qt: Arc<QTensor>,
-    /// candle's matmul on `qt`, used when decoding (`m == 1`).
-    decode: super::row_split::RowSplit,
+    /// The weights, cut into bands of rows: candle's matmul on them serves decoding (few
+    /// rows), and the prefill kernels read their rows' bytes from them (one copy in memory).
+    bands: RowSplit,
     kind: Kind,
     n_out: usize,
     k: usize,
@@ -162,13 +163,15 @@ impl KLinear {
         Self::from_arc(Arc::new(QTensor::new(storage, t.shape().clone())?))
     }
 
-    /// Like `from_qtensor`, sharing the tensor instead of copying it.
+    /// Like `from_qtensor`, taking the tensor (its bytes are cut into `RowSplit` bands).
     pub fn from_arc(t: Arc<QTensor>) -> Result<KLinear> {
         let (kind, n_out, k) = Self::check(&t)?;
-        let decode = super::row_split::RowSplit::new(&t)?;
+        let bands = RowSplit::new(&t)?;
+        if !bands.rows_per_band().is_multiple_of(PREFILL_ROWS) {
+            candle_core::bail!("KLinear: bands of {} rows", bands.rows_per_band())
+        }
         Ok(KLinear {
-            qt: t,
-            decode,
+            bands,
             kind,
             n_out,
             k,
@@ -211,7 +214,7 @@ impl KLinear {
 
     /// Bytes of k-quant weight data.
     pub fn weight_bytes(&self) -> usize {
-        self.qt.storage_size_in_bytes()
+        self.bands.size_in_bytes()
     }
 
     /// `xs @ W^T` for `xs` of shape `(..., k)`; the result has shape `(..., n_out)`, f32.
@@ -238,7 +241,7 @@ impl KLinear {
             } else {
                 xs.to_dtype(DType::F32)?
             };
-            return self.decode.forward(&xs);
+            return self.bands.forward(&xs);
         }
         let kernel = kernel.unwrap_or_else(detected_kernel);
         let mut out_dims = dims.to_vec();
@@ -269,7 +272,8 @@ impl KLinear {
         if m == 0 || n == 0 || k == 0 {
             return Ok(vec![0f32; m * n]);
         }
-        let data = self.qt.data()?;
+        let bands = self.bands.band_bytes()?;
+        let per = self.bands.rows_per_band();
         let dims = Dims::new(k);
         let acts = quantize_acts(x, m, dims, kernel);
         let row_bytes = k / QK_K * self.kind.block_bytes();
@@ -278,7 +282,10 @@ impl KLinear {
         (0..n.div_ceil(PREFILL_ROWS)).into_par_iter().for_each(|c| {
             let r0 = c * PREFILL_ROWS;
             let rows = PREFILL_ROWS.min(n - r0);
-            let raw = &data[r0 * row_bytes..(r0 + rows) * row_bytes];
+            // Bands hold a multiple of PREFILL_ROWS rows (checked when built), so the
+            // chunk lies in one band.
+            let (band, b0) = (r0 / per, r0 % per);
+            let raw = &bands[band][b0 * row_bytes..(b0 + rows) * row_bytes];
             // SAFETY: the buffer holds m * n floats; this task writes only columns
             // r0..r0 + rows of each of the m rows, and no other task writes them.
             let out = unsafe { OutBlock::new(dst, m, n, r0, rows) };

@@ -10,15 +10,24 @@
 use candle_core::quantized::{QMatMul, QStorage, QTensor};
 use candle_core::{Module, Result, Tensor};
 use rayon::prelude::*;
+use std::borrow::Cow;
+use std::sync::Arc;
 
 /// Rows per band: big enough that a band is worth a task.
 const BAND_ROWS: usize = 128;
 /// At most this many bands (a few per core on the machines this runs on).
 const MAX_BANDS: usize = 16;
+/// Band sizes are multiples of this, so that the 16-row chunks of `kquant`'s prefill
+/// kernels, which read their weight rows from the bands, never straddle two bands.
+pub const BAND_ALIGN: usize = 16;
 
 #[derive(Debug, Clone)]
 pub struct RowSplit {
     bands: Vec<QMatMul>,
+    /// The bands' tensors (shared with `bands`), for callers that read the rows' bytes.
+    tensors: Vec<Arc<QTensor>>,
+    /// Rows per band (the last band may be shorter).
+    per: usize,
 }
 
 impl RowSplit {
@@ -26,24 +35,44 @@ impl RowSplit {
     /// (copies of its bytes: the caller drops `t`).
     pub fn new(t: &QTensor) -> Result<RowSplit> {
         let (n, k) = t.shape().dims2()?;
-        let bands = (n / BAND_ROWS).clamp(1, MAX_BANDS);
         let data = t.data()?;
-        let row_bytes = data.len() / n;
+        let row_bytes = data.len() / n.max(1);
         if row_bytes * n != data.len() {
             candle_core::bail!("RowSplit: {} bytes are not {n} rows", data.len())
         }
-        let per = n.div_ceil(bands);
-        let mut out = Vec::with_capacity(bands);
+        let bands = (n / BAND_ROWS).clamp(1, MAX_BANDS);
+        let per = n.div_ceil(bands).div_ceil(BAND_ALIGN) * BAND_ALIGN;
+        let mut split = RowSplit {
+            bands: Vec::with_capacity(bands),
+            tensors: Vec::with_capacity(bands),
+            per,
+        };
         let mut r0 = 0;
         while r0 < n {
             let rows = per.min(n - r0);
             let bytes = data[r0 * row_bytes..(r0 + rows) * row_bytes].to_vec();
-            let storage =
-                QStorage::from_data(std::borrow::Cow::Owned(bytes), &t.device(), t.dtype())?;
-            out.push(QMatMul::from_qtensor(QTensor::new(storage, (rows, k))?)?);
+            let storage = QStorage::from_data(Cow::Owned(bytes), &t.device(), t.dtype())?;
+            let band = Arc::new(QTensor::new(storage, (rows, k))?);
+            split.bands.push(QMatMul::from_arc(band.clone())?);
+            split.tensors.push(band);
             r0 += rows;
         }
-        Ok(RowSplit { bands: out })
+        Ok(split)
+    }
+
+    /// Rows per band (a multiple of `BAND_ALIGN`; the last band may be shorter).
+    pub fn rows_per_band(&self) -> usize {
+        self.per
+    }
+
+    /// The bytes of every band, in row order.
+    pub fn band_bytes(&self) -> Result<Vec<Cow<'_, [u8]>>> {
+        self.tensors.iter().map(|t| t.data()).collect()
+    }
+
+    /// Bytes of all bands.
+    pub fn size_in_bytes(&self) -> usize {
+        self.tensors.iter().map(|t| t.storage_size_in_bytes()).sum()
     }
 
     /// `xs @ W^T`, the bands computed in parallel and joined along the last dimension.
