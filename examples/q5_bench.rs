@@ -12,20 +12,7 @@ use candle_core::{Device, Module, Tensor};
 use std::time::Instant;
 use township_digest::models::generator::q5_0::{self, Q5Linear};
 use township_digest::models::generator::qwen2::q5_0_to_q8_0;
-
-fn lcg_values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
+use township_digest::models::generator::test_values::lcg_values;
 
 /// Median seconds per call of `f`, over `trials` trials of `calls` calls each.
 fn time_per_call(

@@ -14,6 +14,7 @@ pub mod kquant;
 pub mod q5_0;
 pub mod qwen2;
 pub mod row_split;
+pub mod test_values;
 
 use super::ModelFiles;
 use anyhow::{anyhow, bail, Context, Result};

@@ -437,6 +437,7 @@ pub fn silu_mul(gate: &[f32], up: &[f32]) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::generator::test_values::lcg_values;
     use candle_core::{Device, Tensor};
 
     #[test]
@@ -451,18 +452,6 @@ mod tests {
             x += 0.0137;
         }
         assert!(worst < 3e-7, "worst relative error {worst}");
-    }
-
-    fn rand_vec(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect()
     }
 
     /// Reference: candle ops on (heads, seq, dim) with an explicit causal mask and the
@@ -540,9 +529,9 @@ mod tests {
         // compare on already-rotated inputs: rotate with the same tables for both.
         let rope = Rope::new(8, 10000.0, 512);
         let total = 150; // chunks of 70, 79 and one decoded token; 70 > QUERY_BLOCK
-        let q_all = rand_vec(total * 48, 1);
-        let k_all = rand_vec(total * 16, 2);
-        let v_all = rand_vec(total * 16, 3);
+        let q_all = lcg_values(total * 48, 1);
+        let k_all = lcg_values(total * 16, 2);
+        let v_all = lcg_values(total * 16, 3);
         let mut rq = q_all.clone();
         rope.apply(&mut rq, 48, 0);
         let mut rk = k_all.clone();
@@ -584,7 +573,7 @@ mod tests {
     #[test]
     fn rope_matches_candle() {
         let rope = Rope::new(8, 10000.0, 64);
-        let x = rand_vec(5 * 2 * 8, 7);
+        let x = lcg_values(5 * 2 * 8, 7);
         let mut ours = x.clone();
         rope.apply(&mut ours, 16, 3);
         let dev = Device::Cpu;
@@ -632,11 +621,11 @@ mod tests {
 
     #[test]
     fn silu_mul_matches_the_definition() {
-        let g = rand_vec(100, 9)
+        let g = lcg_values(100, 9)
             .iter()
             .map(|x| x * 20.0)
             .collect::<Vec<_>>();
-        let u = rand_vec(100, 10);
+        let u = lcg_values(100, 10);
         let got = silu_mul(&g, &u);
         for ((x, u), y) in g.iter().zip(&u).zip(&got) {
             let want = x / (1.0 + (-x).exp()) * u;

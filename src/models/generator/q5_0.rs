@@ -924,24 +924,10 @@ mod vnni {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_values::lcg_values;
     use super::*;
     use candle_core::quantized::QMatMul;
     use candle_core::{Device, Module};
-
-    /// Deterministic pseudo-random values in about [-1, 1) (64-bit LCG).
-    fn lcg_values(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (0..n)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect()
-    }
 
     fn q5_weight(n: usize, k: usize, seed: u64) -> Result<QTensor> {
         let w = Tensor::from_vec(lcg_values(n * k, seed), (n, k), &Device::Cpu)?;
