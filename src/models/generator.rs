@@ -10,6 +10,7 @@
 
 pub mod amx;
 pub mod attention;
+pub mod cpu_tensor;
 pub mod kquant;
 pub mod q5_0;
 pub mod qwen2;

@@ -48,10 +48,11 @@
 //! hands the product to candle's `QMatMul` on the same bytes, cut into bands of rows
 //! (`super::row_split`) that the prefill kernels also read from.
 
+use super::cpu_tensor::linear_forward;
 use super::q5_0::{detected_kernel, Kernel, OutBlock, OutPtr};
 use super::row_split::RowSplit;
 use candle_core::quantized::{GgmlDType, QStorage, QTensor};
-use candle_core::{DType, Device, Result, Storage, Tensor};
+use candle_core::{DType, Device, Result, Tensor};
 use half::f16;
 use rayon::prelude::*;
 use std::borrow::Cow;
@@ -244,26 +245,9 @@ impl KLinear {
             return self.bands.forward(&xs);
         }
         let kernel = kernel.unwrap_or_else(detected_kernel);
-        let mut out_dims = dims.to_vec();
-        if let Some(last) = out_dims.last_mut() {
-            *last = self.n_out;
-        }
-        let xs = if xs.dtype() == DType::F32 {
-            xs.contiguous()?
-        } else {
-            xs.to_dtype(DType::F32)?.contiguous()?
-        };
-        let out = {
-            let (storage, layout) = xs.storage_and_layout();
-            let all = match &*storage {
-                Storage::Cpu(cpu) => cpu.as_slice::<f32>()?,
-                _ => candle_core::bail!("KLinear runs on the CPU only"),
-            };
-            let start = layout.start_offset();
-            let x = &all[start..start + m * self.k];
-            self.matmul(x, m, kernel)?
-        };
-        Tensor::from_vec(out, out_dims, xs.device())
+        linear_forward(xs, self.k, self.n_out, "KLinear", |x, m| {
+            self.matmul(x, m, kernel)
+        })
     }
 
     /// `x` is `m` rows of `k`; returns `m` rows of `n_out`.

@@ -33,8 +33,9 @@
 //! (`amax / 127`, `round` half away from zero, scale stored as f16), so results match
 //! `QMatMul::forward` on the same Q5_0 tensor up to the order of the float sums.
 
+use super::cpu_tensor::linear_forward;
 use candle_core::quantized::{GgmlDType, QTensor};
-use candle_core::{DType, Result, Storage, Tensor};
+use candle_core::{Result, Tensor};
 use half::f16;
 use rayon::prelude::*;
 use std::sync::OnceLock;
@@ -178,35 +179,9 @@ impl Q5Linear {
     }
 
     fn forward_with(&self, xs: &Tensor, kernel: Kernel) -> Result<Tensor> {
-        let dims = xs.dims();
-        match dims.last() {
-            Some(&k) if k == self.k => {}
-            _ => candle_core::bail!(
-                "Q5Linear: input shape {dims:?} does not end in k = {}",
-                self.k
-            ),
-        }
-        let mut out_dims = dims.to_vec();
-        if let Some(last) = out_dims.last_mut() {
-            *last = self.n_out;
-        }
-        let xs = if xs.dtype() == DType::F32 {
-            xs.contiguous()?
-        } else {
-            xs.to_dtype(DType::F32)?.contiguous()?
-        };
-        let m: usize = dims[..dims.len() - 1].iter().product();
-        let out = {
-            let (storage, layout) = xs.storage_and_layout();
-            let all = match &*storage {
-                Storage::Cpu(cpu) => cpu.as_slice::<f32>()?,
-                _ => candle_core::bail!("Q5Linear runs on the CPU only"),
-            };
-            let start = layout.start_offset();
-            let x = &all[start..start + m * self.k];
-            self.matmul(x, m, kernel)
-        };
-        Tensor::from_vec(out, out_dims, xs.device())
+        linear_forward(xs, self.k, self.n_out, "Q5Linear", |x, m| {
+            Ok(self.matmul(x, m, kernel))
+        })
     }
 
     /// `x` is `m` rows of `k`; returns `m` rows of `n_out`.
@@ -927,7 +902,7 @@ mod tests {
     use super::super::test_values::lcg_values;
     use super::*;
     use candle_core::quantized::QMatMul;
-    use candle_core::{Device, Module};
+    use candle_core::{DType, Device, Module};
 
     fn q5_weight(n: usize, k: usize, seed: u64) -> Result<QTensor> {
         let w = Tensor::from_vec(lcg_values(n * k, seed), (n, k), &Device::Cpu)?;

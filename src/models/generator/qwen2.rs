@@ -17,6 +17,7 @@
 //! 4. The MLP's `silu(gate) * up` is one vectorised pass (`attention::silu_mul`).
 
 use super::attention::{self, Heads, KvCache, Rope};
+use super::cpu_tensor::with_f32_slice;
 use super::kquant::KLinear;
 use super::q5_0::Q5Linear;
 use super::row_split::RowSplit;
@@ -36,7 +37,9 @@ impl Module for Mlp {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let gate = self.feed_forward_w1.forward(xs)?;
         let up = self.feed_forward_w3.forward(xs)?;
-        let act = with_slice(&gate, |g| with_slice(&up, |u| attention::silu_mul(g, u)))??;
+        let act = with_f32_slice(&gate, |g| {
+            with_f32_slice(&up, |u| attention::silu_mul(g, u))
+        })??;
         self.feed_forward_w2
             .forward(&Tensor::from_vec(act, gate.shape(), xs.device())?)
     }
@@ -45,20 +48,6 @@ impl Module for Mlp {
 /// The values of a tensor, row-major.
 fn to_vec(t: &Tensor) -> Result<Vec<f32>> {
     t.flatten_all()?.to_vec1::<f32>()
-}
-
-/// Runs `f` on the values of a contiguous f32 CPU tensor without copying them.
-fn with_slice<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
-    let t = t.contiguous()?;
-    let (storage, layout) = t.storage_and_layout();
-    match &*storage {
-        candle_core::Storage::Cpu(cpu) => {
-            let all = cpu.as_slice::<f32>()?;
-            let start = layout.start_offset();
-            Ok(f(&all[start..start + t.elem_count()]))
-        }
-        _ => candle_core::bail!("qwen2 runs on the CPU only"),
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -88,7 +77,7 @@ impl LayerWeights {
             candle_core::bail!("qwen2: batches of {b_sz} sequences are not supported")
         }
         let with_bias = |w: &Linear, b: &[f32]| -> Result<Vec<f32>> {
-            with_slice(&w.forward(x)?, |y| {
+            with_f32_slice(&w.forward(x)?, |y| {
                 y.chunks_exact(b.len())
                     .flat_map(|row| row.iter().zip(b).map(|(v, b)| v + b))
                     .collect()
