@@ -173,10 +173,9 @@ pub unsafe fn gemm_q5_0(
         .zip(wq.chunks_exact_mut(k))
         .zip(wd.chunks_exact_mut(nbp))
     {
-        let (qs, rest) = src.split_at(nb * 16);
-        let (qh, ds) = rest.split_at(nb * 4);
+        let (qs, qh, ds) = super::q5_0::row_parts(src);
         for b in 0..nb {
-            d[b] = half::f16::from_le_bytes([ds[2 * b], ds[2 * b + 1]]).to_f32();
+            d[b] = super::q5_0::block_scale(ds, b);
             let bits = u32::from_le_bytes([qh[4 * b], qh[4 * b + 1], qh[4 * b + 2], qh[4 * b + 3]]);
             // SAFETY: block b's 16 nibble bytes and its 32 output bytes are in bounds;
             // AVX-512 BW/VL are implied by `available()` (caller's contract).

@@ -409,15 +409,28 @@ fn dot_row(kernel: Kernel, w: &[u8], acts: &QActs, scratch: &mut [f32]) -> f32 {
     }
 }
 
+/// One regrouped weight row (see the module docs) as its three parts: the 16 nibble bytes
+/// of every block, the 4 `qh` bytes of every block, and the f16 scales of every block.
+pub(crate) fn row_parts(row: &[u8]) -> (&[u8], &[u8], &[u8]) {
+    let nb = row.len() / Q5_0_BYTES;
+    let (qs, rest) = row.split_at(nb * 16);
+    let (qh, d) = rest.split_at(nb * 4);
+    (qs, qh, d)
+}
+
+/// The f16 scale of block `b` from a row's scale part, as f32.
+pub(crate) fn block_scale(d: &[u8], b: usize) -> f32 {
+    f16::from_bits(u16::from_le_bytes([d[2 * b], d[2 * b + 1]])).to_f32()
+}
+
 /// Scalar Q5_0 · Q8_0 over one regrouped weight row (same math as candle's
 /// `vec_dot_unopt`).
 fn dot_row_scalar(w: &[u8], qa: &[i8], da: &[f32]) -> f32 {
     let nb = w.len() / Q5_0_BYTES;
-    let (qs, rest) = w.split_at(nb * 16);
-    let (qh, d) = rest.split_at(nb * 4);
+    let (qs, qh, d) = row_parts(w);
     let mut sumf = 0f32;
     for b in 0..nb {
-        let dx = f16::from_bits(u16::from_le_bytes([d[2 * b], d[2 * b + 1]])).to_f32();
+        let dx = block_scale(d, b);
         let h = u32::from_le_bytes([qh[4 * b], qh[4 * b + 1], qh[4 * b + 2], qh[4 * b + 3]]);
         let nib = &qs[16 * b..16 * b + 16];
         let y = &qa[QK * b..QK * b + QK];
@@ -604,10 +617,9 @@ macro_rules! simd_kernels {
                 .zip(wq.chunks_exact_mut(k))
                 .zip(wd.chunks_exact_mut(nbp))
             {
-                let (qs, rest) = src.split_at(nb * 16);
-                let (qh, d) = rest.split_at(nb * 4);
+                let (qs, qh, d) = super::row_parts(src);
                 for b in 0..nb {
-                    drow[b] = f16::from_bits(u16::from_le_bytes([d[2 * b], d[2 * b + 1]])).to_f32();
+                    drow[b] = super::block_scale(d, b);
                     // SAFETY: block b lies inside qs / qh / qrow.
                     unsafe {
                         let q = $expand(qs.as_ptr().add(16 * b), qh.as_ptr().add(4 * b));
@@ -714,8 +726,6 @@ macro_rules! simd_kernels {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use half::f16;
-
     simd_kernels!("avx2,fma,f16c", expand, dot_u8_i8);
 
     #[inline]
@@ -863,8 +873,6 @@ mod avx2 {
 
 #[cfg(target_arch = "x86_64")]
 mod vnni {
-    use half::f16;
-
     simd_kernels!(
         "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni",
         expand,
