@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use township_digest::cli::Globals;
 use township_digest::models::encoder::Encoder;
 use township_digest::models::{ModelRole, ModelStore};
-use township_digest::summarise::{summarise_shortcomings, ThemeIndex};
+use township_digest::summarise::{summarise_shortcomings, ProblemSentences, Prompts, Resources};
 use township_digest::themes::ThemeSet;
 
 fn main() -> anyhow::Result<()> {
@@ -18,16 +18,25 @@ fn main() -> anyhow::Result<()> {
     let files = store.ensure(&store.default_model(ModelRole::Encoder)?, false)?;
     let encoder = Encoder::load(&files)?;
     let themes = ThemeSet::load(&PathBuf::from("prompts/themes.toml"))?;
-    let index = ThemeIndex::build(&themes, &encoder)?;
+    let sentences = ProblemSentences::load(&PathBuf::from("prompts/problem_sentences.toml"))?;
+    let prompts = Prompts::load(&PathBuf::from("prompts"))?;
+    let r = Resources::load(
+        encoder,
+        &format!("{}:{:?}", files.name, files.sha256),
+        themes,
+        prompts,
+        &sentences,
+        Some(&store.dir().join("classifiers")),
+    )?;
     let id = |i: Option<usize>| {
-        i.and_then(|i| themes.themes.get(i))
+        i.and_then(|i| r.themes.themes.get(i))
             .map_or("other", |t| t.id.as_str())
     };
     let (mut n, mut ambiguous) = (0, 0);
     for path in std::env::args().skip(1) {
         let doc = township_digest::read::read_document(path.as_ref())?;
         let structure = township_digest::structure::parse(&doc);
-        let (items, matches) = summarise_shortcomings(&doc, &structure, &themes, &index, &encoder)?;
+        let (items, matches) = summarise_shortcomings(&doc, &structure, &r.ctx())?;
         for (s, m) in items.iter().zip(&matches) {
             n += 1;
             ambiguous += usize::from(m.is_ambiguous());

@@ -37,8 +37,30 @@ pub enum Command {
     Eval(EvalArgs),
     /// Print each report's structure as JSON (no model needed).
     Parse(ParseArgs),
+    /// Train the theme classifier from a themes file and show how well it separates the themes.
+    #[command(subcommand)]
+    Themes(ThemesCommand),
     /// Run the benchmark suite and append its results to BENCHMARKS.md.
     Bench(BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ThemesCommand {
+    /// Embed the themes file's examples, fit the classifier with cross-validation, keep it in
+    /// the models folder and print the cross-validated accuracy per theme. `run` does the same
+    /// on first use of a themes file; this shows the figures and lets a scheduled job train
+    /// ahead of time.
+    Train {
+        /// Themes file (default: prompts/themes.toml)
+        #[arg(long, value_name = "FILE")]
+        themes: Option<PathBuf>,
+        /// Train even if a classifier for this file is already kept
+        #[arg(long)]
+        retrain: bool,
+        /// Print the result as JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
@@ -165,6 +187,7 @@ pub fn main() -> ExitCode {
         Command::Models(cmd) => crate::models::command(&globals, cmd),
         Command::Eval(args) => crate::eval::command(&globals, args),
         Command::Parse(args) => crate::structure::command(&globals, args),
+        Command::Themes(cmd) => crate::train::command(&globals, cmd),
         Command::Bench(args) => crate::bench::command(&globals, args),
     };
     outcome.into()

@@ -4,6 +4,7 @@
 //! render. See ARCHITECTURE.md for the code map and invariants.
 
 pub mod bench;
+pub mod classifier;
 pub mod cli;
 pub mod compare;
 pub mod document;
@@ -18,4 +19,6 @@ pub mod report;
 pub mod run;
 pub mod structure;
 pub mod summarise;
+pub mod text;
 pub mod themes;
+pub mod train;

@@ -76,6 +76,27 @@ fn halfwidth(c: char) -> char {
     }
 }
 
+/// ASCII punctuation typed into Chinese text (a badly converted file: "(一)", ",", ";", ":")
+/// → the Chinese marks the structure parser reads. A comma or colon between two digits
+/// (1,200; 10:30) stays; `.` is never touched (decimals, "1." item markers).
+fn chinese_punctuation(chars: &mut [(usize, char)]) {
+    let digit = |i: Option<&(usize, char)>| i.is_some_and(|(_, c)| c.is_ascii_digit());
+    for i in 0..chars.len() {
+        let between_digits = i > 0 && digit(chars.get(i - 1)) && digit(chars.get(i + 1));
+        let c = chars[i].1;
+        chars[i].1 = match c {
+            ',' if !between_digits => '，',
+            ':' if !between_digits => '：',
+            ';' => '；',
+            '(' => '（',
+            ')' => '）',
+            '?' => '？',
+            '!' => '！',
+            _ => c,
+        };
+    }
+}
+
 fn to_simplified_chars(line: &str) -> Vec<char> {
     let src: Vec<char> = line.chars().collect();
     // Fast path: nothing but ASCII / already-simplified text needs no conversion call.
@@ -137,6 +158,7 @@ impl NormalizedText {
                 .filter(|(i, _)| !removed[*i])
                 .map(|(i, &c)| (pos + i, halfwidth(c)))
                 .collect();
+            chinese_punctuation(&mut kept);
             // Trim blanks (incl. BOM) at both ends.
             let blank = |c: char| c.is_whitespace() || c == '\u{FEFF}';
             while kept.last().is_some_and(|(_, c)| blank(*c)) {
@@ -204,6 +226,15 @@ mod tests {
     fn fullwidth_digits_and_percent_become_halfwidth() {
         let n = NormalizedText::new("成功率９５．５％（一）");
         assert_eq!(n.text, "成功率95.5%（一）");
+    }
+
+    #[test]
+    fn ascii_punctuation_becomes_chinese_except_inside_numbers() {
+        let n = NormalizedText::new("(一)开展宣讲10场,覆盖1,200人;时间10:30:第1.2项");
+        assert_eq!(
+            n.text,
+            "（一）开展宣讲10场，覆盖1,200人；时间10:30：第1.2项"
+        );
     }
 
     #[test]

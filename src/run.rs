@@ -14,7 +14,7 @@ use crate::output::{write_atomic, write_json_atomic};
 use crate::read;
 use crate::report::ReportSummary;
 use crate::structure::{self, ReportStructure};
-use crate::summarise::{self, FastSummary, Prompts, ThemeIndex};
+use crate::summarise::{self, FastSummary, ProblemSentences, Prompts, Resources};
 use crate::themes::ThemeSet;
 use anyhow::{Context, Result};
 use rayon::prelude::*;
@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Bump when a change to the code alters results, so cached reports are recomputed.
-const CACHE_VERSION: &str = "2";
+const CACHE_VERSION: &str = "3";
 
 /// What happened to one input, as recorded in run.json.
 #[derive(Debug, Clone, Serialize)]
@@ -98,6 +98,9 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
     let themes = ThemeSet::load(&themes_path)?;
     let themes_sha = sha256_file(&themes_path)?;
     let prompts = Prompts::load(&prompts_dir)?;
+    let problem_sentences_path = prompts_dir.join("problem_sentences.toml");
+    let problem_sentences = ProblemSentences::load(&problem_sentences_path)?;
+    let problem_sentences_sha = sha256_file(&problem_sentences_path)?;
 
     std::fs::create_dir_all(args.out.join("reports"))
         .with_context(|| format!("cannot create output folder {}", args.out.display()))?;
@@ -152,7 +155,33 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
         })?),
         None => None,
     };
-    let index = ThemeIndex::build(&themes, &encoder)?;
+    let encoder_id = format!("{}:{:?}", encoder_files.name, encoder_files.sha256);
+    let t_classifier = Instant::now();
+    let resources = Resources::load(
+        encoder,
+        &encoder_id,
+        themes,
+        prompts,
+        &problem_sentences,
+        Some(&store.dir().join("classifiers")),
+    )
+    .with_context(|| {
+        format!(
+            "from {} and {}",
+            themes_path.display(),
+            problem_sentences_path.display()
+        )
+    })?;
+    if !resources.trained.is_empty() {
+        tracing::info!(
+            "trained the {} in {:.1} s (kept in {} for the next runs)",
+            resources.trained.join(" and the "),
+            t_classifier.elapsed().as_secs_f64(),
+            store.dir().join("classifiers").display()
+        );
+    }
+    let ctx = resources.ctx();
+    let (themes, encoder, prompts) = (&resources.themes, &resources.encoder, &resources.prompts);
     timings.insert("load_models_s", t.elapsed().as_secs_f64());
 
     // Read and parse every input in parallel; failures are recorded per file.
@@ -220,7 +249,7 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
         args.mode,
         serde_json::to_string(&model_records)?,
         prompts.fingerprint(),
-        themes_sha
+        format!("{themes_sha}|{problem_sentences_sha}")
     );
     let cache = ResultCache::new(&args.out);
     let progress = Progress::new(globals.quiet, parsed.len() as u64);
@@ -238,16 +267,8 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
                     return (i, FastResult::Cached(s));
                 }
             }
-            let r = summarise::summarise_fast(
-                &p.id,
-                &p.doc,
-                &p.structure,
-                &themes,
-                &index,
-                &encoder,
-                &prompts,
-            )
-            .map_err(|e| format!("{e:#}"));
+            let r = summarise::summarise_fast(&p.id, &p.doc, &p.structure, &ctx)
+                .map_err(|e| format!("{e:#}"));
             let fast = match r {
                 Ok(fast) => fast,
                 Err(reason) => return (i, FastResult::Failed(reason)),
@@ -302,10 +323,10 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
                 fast.clone(),
                 &p.doc,
                 &p.structure,
-                &themes,
-                &encoder,
+                themes,
+                encoder,
                 gen,
-                &prompts,
+                prompts,
             )
             .map_err(|e| format!("{e:#}"))
             .and_then(|s| {
@@ -383,8 +404,8 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
             })
             .collect();
         let reports: Vec<ReportSummary> = done.iter().map(|(_, s)| (*s).clone()).collect();
-        let result = compare::compare(&inputs, &themes, &encoder, generator.as_mut(), &prompts_dir)
-            .and_then(|digest| crate::render::write_digest(&args.out, &digest, &reports, &themes));
+        let result = compare::compare(&inputs, themes, encoder, generator.as_mut(), &prompts_dir)
+            .and_then(|digest| crate::render::write_digest(&args.out, &digest, &reports, themes));
         if let Err(e) = result {
             tracing::error!("digest: {e:#}");
             digest_error = Some(format!("{e:#}"));
@@ -400,6 +421,14 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
     settings.insert("inputs", serde_json::json!(args.inputs));
     settings.insert("themes", serde_json::json!(themes_path));
     settings.insert("themes_sha256", serde_json::json!(themes_sha));
+    settings.insert(
+        "theme_classifier",
+        serde_json::json!(resources.theme_classifier.key()),
+    );
+    settings.insert(
+        "problem_detector",
+        serde_json::json!(resources.problem_detector.key()),
+    );
     settings.insert("prompts", serde_json::json!(prompts_dir));
     settings.insert(
         "prompts_fingerprint",
@@ -441,7 +470,7 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
 /// A model absent from the models folder is fetched (first use); one that is present but fails
 /// its checks is a fatal error, never silently replaced: a tampered or truncated file is
 /// something the operator must see.
-fn provision(store: &ModelStore, name: &str, progress: bool) -> Result<ModelFiles> {
+pub(crate) fn provision(store: &ModelStore, name: &str, progress: bool) -> Result<ModelFiles> {
     let dir = store.model_dir(name);
     let present = std::fs::read_dir(&dir)
         .map(|mut entries| entries.next().is_some())

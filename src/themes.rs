@@ -27,6 +27,22 @@ pub struct Theme {
 pub struct ThemeSet {
     #[serde(rename = "theme")]
     pub themes: Vec<Theme>,
+    /// Problems that fit none of the themes: they teach the classifier what `other` looks like.
+    #[serde(default, skip_serializing_if = "OtherExamples::is_empty")]
+    pub other: OtherExamples,
+}
+
+/// The `[other]` table of the themes file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OtherExamples {
+    #[serde(default)]
+    pub examples: Vec<String>,
+}
+
+impl OtherExamples {
+    pub fn is_empty(&self) -> bool {
+        self.examples.is_empty()
+    }
 }
 
 impl ThemeSet {
@@ -90,7 +106,8 @@ mod tests {
             "digital_lag",
         ];
         assert_eq!(set.ids(), want);
-        assert!(set.themes.iter().all(|t| !t.examples.is_empty()));
+        assert!(set.themes.iter().all(|t| t.examples.len() >= 20));
+        assert!(set.other.examples.len() >= 20);
     }
 
     #[test]

@@ -11,7 +11,8 @@ use township_digest::models::generator::Generator;
 use township_digest::models::{ModelRole, ModelStore};
 use township_digest::report::{ReportSummary, OTHER_THEME};
 use township_digest::summarise::{
-    numbers_absent_from_source, refine_full, summarise_fast, FastSummary, Prompts, ThemeIndex,
+    numbers_absent_from_source, refine_full, summarise_fast, FastSummary, ProblemSentences,
+    Prompts, Resources,
 };
 use township_digest::themes::ThemeSet;
 
@@ -28,15 +29,8 @@ fn store() -> ModelStore {
     .expect("model store")
 }
 
-struct Setup {
-    encoder: Encoder,
-    themes: ThemeSet,
-    index: ThemeIndex,
-    prompts: Prompts,
-}
-
-fn setup() -> &'static Setup {
-    static S: OnceLock<Setup> = OnceLock::new();
+fn setup() -> &'static Resources {
+    static S: OnceLock<Resources> = OnceLock::new();
     S.get_or_init(|| {
         let store = store();
         let name = store
@@ -45,14 +39,18 @@ fn setup() -> &'static Setup {
         let files = store.ensure(&name, false).expect("encoder files");
         let encoder = Encoder::load(&files).expect("encoder");
         let themes = ThemeSet::load(&root().join("prompts/themes.toml")).expect("themes");
-        let index = ThemeIndex::build(&themes, &encoder).expect("theme index");
+        let sentences = ProblemSentences::load(&root().join("prompts/problem_sentences.toml"))
+            .expect("problem sentences");
         let prompts = Prompts::load(&root().join("prompts")).expect("prompts");
-        Setup {
+        Resources::load(
             encoder,
+            &format!("{}:{:?}", files.name, files.sha256),
             themes,
-            index,
             prompts,
-        }
+            &sentences,
+            Some(&store.dir().join("classifiers")),
+        )
+        .expect("classifiers")
     })
 }
 
@@ -67,8 +65,7 @@ fn run_fast(
     let path = root().join(format!("fixtures/reports/{id}.txt"));
     let doc = township_digest::read::read_document(&path).expect("readable fixture");
     let st = township_digest::structure::parse(&doc);
-    let sum = summarise_fast(id, &doc, &st, &s.themes, &s.index, &s.encoder, &s.prompts)
-        .expect("fast summary");
+    let sum = summarise_fast(id, &doc, &st, &s.ctx()).expect("fast summary");
     (doc, st, sum)
 }
 

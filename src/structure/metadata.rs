@@ -34,11 +34,14 @@ static COUNTY_IN_BODY: Lazy<Regex> = Lazy::new(|| {
 static CITY_IN_BODY: Lazy<Regex> = Lazy::new(|| {
     re(r"([\p{Han}]{2})(市|州|盟)(委|人民政府|政府|、|和|及|关于|法治|依法治|司法局)")
 });
-static TOWNSHIP_SIGNATURE: Lazy<Regex> =
-    Lazy::new(|| re(r"^([\p{Han}]{2,8}?(民族乡|乡|镇|街道))(人民政府|党委|政府|办事处|委员会)"));
+static TOWNSHIP_SIGNATURE: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"^(?:中共)?([\p{Han}]{2,8}?(民族乡|乡|镇|街道|苏木))(人民政府|党委|政府|办事处|委员会|党工委)",
+    )
+});
 static TOWNSHIP_IN_BODY: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?:^|[，,。：:\s]|年)([\p{Han}]{2,4}?(民族乡|乡|镇|街道))(党委|政府|人民政府|始终|坚持|在|以|深入|对照|立足|认真|紧紧)",
+        r"(?:^|[，,。：:\s]|年|现将)([\p{Han}]{2,5}?(民族乡|乡|镇|街道|苏木))(党委|党工委|政府|人民政府|始终|坚持|在|以|深入|对照|立足|认真|紧紧|位于|地处|是|辖|(?:19|20)\d\d年)",
     )
 });
 
@@ -80,6 +83,13 @@ fn admin_segments(prefix: &str) -> Vec<(usize, usize, char)> {
             i += 2;
             continue;
         }
+        if c == '苏' && chars.get(i + 1) == Some(&'木') && len >= 2 {
+            // 苏木: a township of Inner Mongolia.
+            out.push((start, i + 2, '街'));
+            start = i + 2;
+            i += 2;
+            continue;
+        }
         if "市州盟县区旗乡镇".contains(c) && len >= 2 {
             out.push((start, i + 1, c));
             start = i + 1;
@@ -102,13 +112,8 @@ pub fn find(title: &[(String, usize)], text: &str) -> Metadata {
         let Some(m) = TITLE_PREFIX.find(line) else {
             continue;
         };
-        // Stop the admin run at words that begin the title proper.
-        let mut prefix = m.as_str();
-        for stop in ["关于", "法治", "年度", "人民政府", "党委", "政府"] {
-            if let Some(p) = prefix.find(stop) {
-                prefix = &prefix[..p];
-            }
-        }
+        let (lead, prefix) = admin_run(m.as_str());
+        let off = off + m.as_str()[..lead].chars().count();
         let segs = admin_segments(prefix);
         let Some(town_idx) = segs.iter().position(|s| "乡镇街".contains(s.2)) else {
             continue;
@@ -156,7 +161,18 @@ pub fn find(title: &[(String, usize)], text: &str) -> Metadata {
                     let g = c.get(1).map(|g| (g.start(), g.end()));
                     if let Some((s, e)) = g {
                         let ws = lstart + (line.len() - line.trim_start().len());
-                        md.township = Some(char_span(text, ws + s, ws + e));
+                        let (cs, _) = char_span(text, ws + s, ws + e);
+                        // "彝山县补约乡人民政府": the township is the last name of the chain.
+                        let name = &line.trim()[s..e];
+                        let segs = admin_segments(name);
+                        if let Some(&(ts, te, _)) = segs.last() {
+                            md.township = Some((cs + ts, cs + te));
+                            if let Some(&(ks, ke, k)) = segs.iter().rev().nth(1) {
+                                if md.county.is_none() && "县区旗市".contains(k) {
+                                    md.county = Some((cs + ks, cs + ke));
+                                }
+                            }
+                        }
                     }
                     break;
                 }
@@ -170,6 +186,9 @@ pub fn find(title: &[(String, usize)], text: &str) -> Metadata {
             }
         }
     }
+    if md.county.is_none() || md.city.is_none() {
+        anchored_names(text, &mut md);
+    }
     if md.county.is_none() {
         md.county = first_name(&COUNTY_IN_BODY, text);
     }
@@ -179,12 +198,151 @@ pub fn find(title: &[(String, usize)], text: &str) -> Metadata {
     md
 }
 
+/// Words that begin a title or a government body's name after the place names:
+/// "XX县委全面依法治县委员会办公室", "XX镇2024年法治政府建设情况报告".
+const RUN_STOPS: &[&str] = &[
+    "关于",
+    "法治",
+    "年度",
+    "人民政府",
+    "党委",
+    "党工委",
+    "政府",
+    "委员会",
+    "全面",
+    "依法",
+    "司法",
+    "人民",
+    "位于",
+    "地处",
+    "驻地",
+    "辖",
+    "委",
+    "办",
+];
+
+/// The admin-name part of a Han run: without a leading 中共/关于, cut at the first stop word.
+/// Returns the byte offset of that part in `run` and the part.
+fn admin_run(run: &str) -> (usize, &str) {
+    let mut lead = 0;
+    for p in ["中共", "关于"] {
+        if run[lead..].starts_with(p) {
+            lead += p.len();
+        }
+    }
+    let mut part = &run[lead..];
+    for stop in RUN_STOPS {
+        if let Some(p) = part.find(stop).filter(|&p| p > 0) {
+            part = &part[..p];
+        }
+    }
+    (lead, part)
+}
+
+/// A run of Han characters at an anchor: the start of a line or after punctuation, after
+/// "中共", "位于", "地处", "隶属".
+static ANCHORED_RUN: Lazy<Regex> = Lazy::new(|| re(r"(?m)^|中共|位于|地处于?|隶属于?|是|作为"));
+
+/// A run of 3–24 Han chars right at the start of the text it is searched in.
+static HAN_RUN: Lazy<Regex> = Lazy::new(|| re(r"^[\p{Han}]{3,24}"));
+
+struct HanRun<'a> {
+    start: usize,
+    text: &'a str,
+}
+
+impl HanRun<'_> {
+    fn as_str(&self) -> &str {
+        self.text
+    }
+}
+
+/// County and city from place-name chains at anchors: addressee lines ("漳北县委依法治县办："),
+/// signatures ("中共尕曲县雪隆镇委员会"), "我乡地处彝山县东南部", "玛琼藏族自治州尕曲县人民政府
+/// 驻地". A chain of two or more admin names, or one county/city name followed by a government
+/// word, counts; the first found wins.
+fn anchored_names(text: &str, md: &mut Metadata) {
+    for a in ANCHORED_RUN.find_iter(text) {
+        let Some(g) = HAN_RUN.find(&text[a.end()..]) else {
+            continue;
+        };
+        let g = HanRun {
+            start: a.end() + g.start(),
+            text: g.as_str(),
+        };
+        // After "位于"/"地处" the first names are the place whatever follows ("……县北部").
+        let locative = !a.as_str().is_empty() && a.as_str() != "是";
+        let (lead, part) = admin_run(g.as_str());
+        let segs = admin_segments(part);
+        let followed_by_body = {
+            let after = &g.as_str()[lead + part.len()..];
+            RUN_STOPS.iter().any(|s| after.starts_with(s)) || after.is_empty()
+        };
+        // Every segment must be a plausible name and the chain must cover the whole part.
+        let covered = segs.last().is_some_and(|s| s.1 == part.chars().count());
+        if segs.is_empty() || !(locative || (covered && (segs.len() >= 2 || followed_by_body))) {
+            continue;
+        }
+        if segs.iter().any(|&(s, e, _)| {
+            !plausible_name(&part.chars().skip(s).take(e - s).collect::<String>())
+        }) {
+            continue;
+        }
+        let base = g.start + lead;
+        let segs: Vec<_> = segs
+            .into_iter()
+            .filter(|s| "县区旗市州盟".contains(s.2))
+            .collect();
+        let span = |s: usize, e: usize| {
+            let prefix: String = part.chars().take(s).collect();
+            let start = char_span(text, base, base + prefix.len()).1;
+            (start, start + (e - s))
+        };
+        for &(s, e, k) in &segs {
+            match k {
+                '县' | '区' | '旗' if md.county.is_none() => md.county = Some(span(s, e)),
+                '市' | '州' | '盟' if md.city.is_none() => {
+                    // A 市 directly above a township with no county between is a county-level
+                    // city; elsewhere a city.
+                    md.city = Some(span(s, e))
+                }
+                _ => {}
+            }
+        }
+        if md.county.is_some() && md.city.is_some() {
+            return;
+        }
+    }
+}
+
+/// Words of two or more chars ending in an admin suffix that are no place names.
+const NOT_NAMES: &[&str] = &[
+    "邀请", "围绕", "参加", "按照", "根据", "配合", "协调", "联合", "报请", "提请", "组织", "争取",
+    "对接", "会同", "联系", "依托", "协助", "上报", "报送", "积极", "主动", "及时", "推动", "督促",
+    "接受", "落实", "完成", "今年", "全年", "认真", "贯彻", "向", "全", "本", "该", "各", "我",
+    "辖", "城", "山", "社", "园", "景", "片", "小", "地", "牧", "郊", "老", "灾", "库", "林", "湖",
+    "盲", "超", "集", "门", "每",
+];
+
+fn plausible_name(seg: &str) -> bool {
+    let n = seg.chars().count();
+    (2..=10).contains(&n)
+        && !NOT_NAMES
+            .iter()
+            .any(|w| seg.starts_with(w) && (w.chars().count() >= 2 || n <= w.chars().count() + 1))
+        && !seg
+            .chars()
+            .any(|c| "，。、的了和与及在对为是将把被从".contains(c))
+}
+
 fn first_name(re: &Regex, text: &str) -> Option<Span> {
     for c in re.captures_iter(text) {
         let (Some(n), Some(suf)) = (c.get(1), c.get(2)) else {
             continue;
         };
-        if is_place_pair(n.as_str()) {
+        // "邀请县司法局", "积极争取县里": a verb before 县 (the county) is no name.
+        let verb_before = NOT_NAMES.iter().any(|w| n.as_str() == *w);
+        if is_place_pair(n.as_str()) && !verb_before {
             return Some(char_span(text, n.start(), suf.end()));
         }
     }

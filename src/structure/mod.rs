@@ -12,7 +12,9 @@ use crate::cli::{Globals, ParseArgs};
 use crate::document::{slice_chars, SourceDocument};
 use crate::exit::Outcome;
 use crate::normalize::NormalizedText;
+use once_cell::sync::Lazy;
 use rayon::prelude::*;
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 /// What part of a report a sentence belongs to (CONTRACT.md, parse output).
@@ -40,6 +42,17 @@ pub struct Sentence {
     pub section: Option<String>,
     /// Index of its paragraph (non-empty line) in the normalised text.
     pub paragraph: usize,
+    /// Index of the point it belongs to: clauses of one numbered item, one inline "一是……",
+    /// or one unnumbered paragraph share it (increasing through the report).
+    #[serde(default)]
+    pub item: usize,
+    /// A heading line with no body on the line.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub heading: bool,
+    /// Outside a problems section, a clause the rules did not call a problem that may still
+    /// state one; the summariser's problem detector decides.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub problem_candidate: bool,
 }
 
 /// A number + unit expression.
@@ -111,6 +124,9 @@ pub fn parse(doc: &SourceDocument) -> ReportStructure {
                 text: chars[r.start..r.end].iter().collect(),
                 section: r.section.clone(),
                 paragraph: r.paragraph,
+                item: r.item,
+                heading: r.heading,
+                problem_candidate: r.candidate,
             }
         })
         .collect();
@@ -185,22 +201,78 @@ const RULE_OF_LAW_TERMS: &[&str] = &[
 /// Fewer mentions of [`RULE_OF_LAW_TERMS`] than this and the document is not a report.
 const MIN_RULE_OF_LAW_MENTIONS: usize = 3;
 
+/// How a township speaks of itself: "我乡", "全镇", "镇党委", "街道党工委", "苏木政府".
+static TOWNSHIP_VOICE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(我|本|全|该)(乡|镇|街道|苏木)|(乡|镇|街道|苏木)(党委|政府|人民政府|党工委|办事处|干部)|(乡|镇)村(两级|干部)|本人",
+    )
+    .unwrap_or_else(|e| panic!("static regex: {e}"))
+});
+/// An article heading of a law or regulation: "第十二条".
+static LAW_ARTICLE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?m)^\s*第[一二三四五六七八九十百零〇]{1,5}条")
+        .unwrap_or_else(|e| panic!("static regex: {e}"))
+});
+/// Markdown or code: "# heading", "```", "- [x]", "| a | b |".
+static MARKUP_LINE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?m)^\s*(#{1,6}\s|```|[-*]\s+\[|\|.*\|\s*$|\$\s)")
+        .unwrap_or_else(|e| panic!("static regex: {e}"))
+});
+
 /// Why a normalised text is not a township rule-of-law report, or `None` if it may be one.
 ///
-/// Deliberately lenient: a report without a title, a year or a problems section still passes
-/// (those are warnings); only a text that never talks about rule-of-law work is refused.
+/// Deliberately lenient with real reports: one without a title, a year or a problems section
+/// still passes (those are warnings). Refused: a text that never talks about rule-of-law work
+/// (a menu, a poem), a law or regulation (its articles "第十二条……"), a README or other
+/// markdown/code document, and a text that never speaks as a township ("我镇", "乡党委").
 pub fn not_a_report(normalized: &str) -> Option<String> {
     let mentions: usize = RULE_OF_LAW_TERMS
         .iter()
         .map(|t| normalized.matches(t).count())
         .sum();
-    (mentions < MIN_RULE_OF_LAW_MENTIONS).then(|| {
-        format!(
+    if mentions < MIN_RULE_OF_LAW_MENTIONS {
+        return Some(format!(
             "does not look like a township rule-of-law report: {mentions} mention(s) of \
              rule-of-law terms ({} …), at least {MIN_RULE_OF_LAW_MENTIONS} expected",
             RULE_OF_LAW_TERMS[..4].join("、")
-        )
-    })
+        ));
+    }
+    let articles = LAW_ARTICLE.find_iter(normalized).count();
+    if articles >= 5 {
+        return Some(format!(
+            "looks like a law or regulation ({articles} articles such as \"第一条\"), not a \
+             township's report"
+        ));
+    }
+    let lines = normalized
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
+        .max(1);
+    let markup = MARKUP_LINE.find_iter(normalized).count();
+    let latin = normalized
+        .chars()
+        .filter(|c| c.is_ascii_alphabetic())
+        .count();
+    let han = normalized
+        .chars()
+        .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+        .count();
+    if markup * 5 >= lines || latin > han {
+        return Some(format!(
+            "looks like a README or other markdown/code document ({markup} markup line(s), \
+             {latin} Latin letters against {han} Chinese characters), not a township's report"
+        ));
+    }
+    let voice = TOWNSHIP_VOICE.find_iter(normalized).count();
+    if voice < 2 {
+        return Some(
+            "never speaks as a township (我乡/我镇/全镇/镇党委/街道办事处 …): not a township's \
+             report"
+                .to_string(),
+        );
+    }
+    None
 }
 
 /// `township-digest parse FILE...`: a JSON array, one object per readable file, on stdout;
@@ -311,13 +383,17 @@ mod tests {
             let reason = parse(&doc(t)).not_a_report.expect(t);
             assert!(reason.contains("rule-of-law"), "{reason}");
         }
-        let report =
-            "一、主要成效\n坚持依法行政，开展普法宣传12场。\n二、存在问题\n法治宣传不平衡。";
+        let report = "一、主要成效\n我镇坚持依法行政，开展普法宣传12场。\n二、存在问题\n全镇法治宣传不平衡。";
         assert_eq!(parse(&doc(report)).not_a_report, None);
         // Traditional script counts after normalisation.
         let traditional =
-            "一、主要成效\n堅持依法行政，開展普法宣傳。\n二、存在問題\n法治宣傳不平衡。";
+            "一、主要成效\n我鎮堅持依法行政，開展普法宣傳。\n二、存在問題\n全鎮法治宣傳不平衡。";
         assert_eq!(parse(&doc(traditional)).not_a_report, None);
+        // A README about such reports, and a law, are not reports either.
+        let readme = "# township-digest\n\nReads 法治政府建设情况报告 (rule-of-law reports).\n\n## Usage\n\n```\ntownship-digest run reports --out out\n```\n- 普法 outreach, 执法 enforcement, 法律明白人 liaisons\n";
+        assert!(parse(&doc(readme)).not_a_report.unwrap().contains("README"));
+        let law = "中华人民共和国行政处罚法\n第一章 总则\n第一条 为了规范行政处罚的设定和实施，根据宪法，制定本法。\n第二条 行政处罚是指行政机关依法对违反行政管理秩序的公民给予惩戒的行为。\n第三条 行政处罚的设定和实施，适用本法。\n第四条 公民违反行政管理秩序的行为，应当给予行政处罚的，依照本法由法律规定。\n第五条 行政处罚遵循公正、公开的原则。\n第六条 实施行政处罚，纠正违法行为，应当坚持处罚与教育相结合。";
+        assert!(parse(&doc(law)).not_a_report.unwrap().contains("law"));
     }
 
     #[test]

@@ -1,15 +1,28 @@
-//! Headings, sentences and roles over the normalised text.
+//! Headings, sections, clauses and their roles over the normalised text.
 //!
-//! Lines are paragraphs. A line may be a heading (一、 （一） 1. 1、 (1)), a title line, a
-//! signature/date line, or body. Section kinds come from heading titles; inside a section each
-//! sentence gets a role, with problem/plan cues deciding inside mixed sections and after
-//! openers such as "但也要清醒看到" or "下一步，我乡将…".
+//! Lines are paragraphs. A line may be a title, an addressee or signature line, a numbered
+//! heading (一、 （一） 1. (1) 【…】), a short unnumbered section title ("存在的问题和不足"), a
+//! line opened by a section label ("原因分析：……", "问题一：……", "整改措施一：……"), or body.
+//!
+//! Section kinds come from heading titles wherever the heading stands (problems may be the
+//! 2nd or the 7th heading). Inside a section every clause gets a role of its own: a problems
+//! section also holds remedies ("……。下一步将……"), causes and transitions that state no problem
+//! ("存在以下几个方面的不足："), and an achievements or plans section may hold a passage of
+//! self-criticism ("但也要清醒看到……", "不过，……还不够……"). A sentence that ends with a colon
+//! and announces problems opens a problems passage over the points that follow it.
+//!
+//! Clauses, not sentences, carry roles: a line "一是……；二是……；三是……" gives three clauses, a
+//! point "……不足，下一步将……" gives a problem clause and a plan clause. Every clause also carries
+//! the index of the point (item) it belongs to, so the summariser groups without re-parsing.
 
 use super::Role;
+use crate::text::{
+    discourse_opener_len, item_marker_len, strip_item_marker, PROBLEM_CUE, TARGETED_PROBLEM,
+};
 use once_cell::sync::Lazy;
 use regex::Regex;
 
-/// A sentence in normalised char offsets.
+/// A clause in normalised char offsets.
 #[derive(Debug, Clone)]
 pub struct RawSentence {
     pub start: usize,
@@ -17,6 +30,13 @@ pub struct RawSentence {
     pub role: Role,
     pub section: Option<String>,
     pub paragraph: usize,
+    /// Index of the point it belongs to (a numbered item, an inline 一是…, a paragraph).
+    pub item: usize,
+    /// A heading line on its own (no body on the line).
+    pub heading: bool,
+    /// Outside a problems section, a clause that may state a problem the rules could not
+    /// decide (see [`is_problem_candidate`]).
+    pub candidate: bool,
 }
 
 /// What a section holds.
@@ -25,9 +45,11 @@ enum Kind {
     Preamble,
     Achievements,
     Problems,
-    /// 存在问题及下一步工作打算: classify sentence by sentence.
+    /// 存在问题及下一步工作打算: classify clause by clause.
     Mixed,
     Plans,
+    /// 原因分析: explanations of problems, not problems.
+    Causes,
     Responsibility,
 }
 
@@ -37,15 +59,27 @@ fn re(p: &str) -> Regex {
 
 const CN: &str = "[一二三四五六七八九十]{1,3}";
 
-static H1: Lazy<Regex> =
-    Lazy::new(|| re(&format!(r"^{CN}\s*[、.]|^第{CN}(部分|章|节)\s*[、.：:]?")));
+/// Heading levels, coarse to fine. Odd levels are passages opened by a sentence ("存在以下问题："),
+/// which sit between the heading they stand under and that heading's sub-headings.
+const L_H1: u8 = 2;
+const L_H2: u8 = 4;
+const L_H3: u8 = 6;
+const L_H4: u8 = 8;
+/// A label at the start of a line ("原因分析：", "问题一："): finer than any numbered heading.
+const L_LABEL: u8 = 10;
+
+static H1: Lazy<Regex> = Lazy::new(|| {
+    re(&format!(
+        r"^{CN}\s*[、.．]|^第{CN}(部分|章|节)\s*[、.：:]?|^【[^】]{{1,24}}】"
+    ))
+});
 static H2: Lazy<Regex> = Lazy::new(|| re(&format!(r"^[（(]\s*{CN}\s*[）)]")));
-static H3: Lazy<Regex> = Lazy::new(|| re(r"^\d{1,2}\s*[、.](?:[^\d]|$)"));
+static H3: Lazy<Regex> = Lazy::new(|| re(r"^\d{1,2}\s*[、.．](?:[^\d]|$)"));
 static H4: Lazy<Regex> = Lazy::new(|| re(r"^[（(]\s*\d{1,2}\s*[）)]"));
 
 static PROBLEM_TITLE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"存在(的)?(主要)?(问题|不足|短板|困难|差距|薄弱)|(问题|不足|短板|困难)(和|与|及|、)(不足|困难|短板|原因|差距|问题|挑战)|不足之处|短板|薄弱环节|^(主要)?问题$|面临的(问题|困难|挑战)|^(问题|不足)(和|与)",
+        r"存在(的)?(主要)?(问题|不足|短板|困难|差距|薄弱)|(问题|不足|短板|困难)(和|与|及|、)(不足|困难|短板|原因|差距|问题|挑战|整改|对策|建议)|不足之处|短板|弱项|薄弱环节|^(主要)?问题$|^(问题|不足)(清单)?$|面临的(问题|困难|挑战)|^(问题|不足)(和|与)|的(不足|问题|短板|困难|差距)$|需要(改进|加强|提升)的(地方|方面|问题)",
     )
 });
 /// Achievement titles that use problem words for what was fixed (补短板, 解决…问题).
@@ -54,49 +88,99 @@ static FIXING_TITLE: Lazy<Regex> = Lazy::new(|| {
 });
 static PLAN_TITLE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"下一步|打算|工作计划|工作思路|工作安排|努力方向|今后|展望|明年|(19|20)\d\d年(的)?(工作|重点|主要)(计划|打算|思路|安排|任务)",
+        r"下一步|下步|打算|工作计划|工作思路|工作安排|努力方向|今后|展望|明年|整改|对策|改进措施|(19|20)\d\d年(的)?(工作)?(重点|主要)?(计划|打算|思路|安排|任务)",
     )
 });
+static CAUSE_TITLE: Lazy<Regex> = Lazy::new(|| re(r"原因|根源|成因|症结"));
 static RESPONSIBILITY_TITLE: Lazy<Regex> = Lazy::new(|| re(r"第一责任人|主要负责人履行"));
 static RESPONSIBILITY_SENTENCE: Lazy<Regex> = Lazy::new(|| {
     re(
         r"^([一二三四五六七八九十]是)?(严格|认真|切实|全面)?(落实|履行)?(乡|镇)?(党政主要负责人|主要负责人|党委书记|书记|乡长|镇长).{0,24}第一责任人",
     )
 });
+/// A line opened by a section label: "原因分析：……", "问题一：……", "整改措施一：……".
+static LABEL: Lazy<Regex> = Lazy::new(|| {
+    re(&format!(
+        r"^(原因分析|原因|问题原因|存在原因|主要原因|存在(的)?(主要)?问题|主要问题|问题与不足|问题和不足|不足之处|短板弱项|(?:存在的?)?问题{CN}|整改措施{CN}?|整改举措{CN}?|改进措施{CN}?|下一步(工作)?(打算|计划|措施|举措)?|下步打算|明年(工作)?(打算|计划)|今后(工作)?打算|(19|20)\d\d年(工作)?(打算|计划|思路))\s*[：:]"
+    ))
+});
 
 /// A sentence that opens a problems passage outside a problems section.
 static PROBLEM_OPENER: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"但(也|仍|还)?(要|应|须|需)?(清醒|清楚)(地)?(看到|认识到)|(但|然而|不过).{0,40}(仍|还|依然|仍然|也)(存在|有)(一些|若干|不少|诸多)?.{0,12}(问题|不足|短板|差距|薄弱|困难)|(存在|面临)(的)?(主要)?(问题|不足|困难)(主要)?(有|是|表现)|不足之处(主要)?(有|是|表现)",
+        r"(清醒|清楚)(地)?(看到|认识到)|(但|然而|不过).{0,40}(仍|还|依然|仍然|也)(存在|有)(一些|若干|不少|诸多)?.{0,12}(问题|不足|短板|差距|薄弱|困难)|(存在|面临)(的)?(主要)?(问题|不足|困难)(主要)?(有|是|表现)|不足之处(主要)?(有|是|表现)|(问题|不足|短板)(主要)?表现(在|为)",
     )
 });
-/// A sentence after which the rest of a problems section is plans.
+/// A clause from which the rest of its point (or, ending with a colon, the rest of the
+/// passage) is plans.
 static PLAN_OPENER: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"^(下一步|今后|接下来|下阶段|下一阶段|针对(上述|以上|这些)(问题|不足))|(工作)?(打算|计划|思路|安排)(如下|是)|(重点|着力)(做好|抓好)以下|将(重点|着力)(做好|抓好|从以下)",
+        r"^(下一步|下步|今后|接下来|下阶段|下一阶段|明年|来年|针对(上述|以上|这些|此|这一)(问题|不足|短板|情况)?|为此|对此|整改措施|整改举措|改进措施|我们(将|要|准备|计划)|(我|本)(乡|镇|街道|苏木)(将|要|准备|计划)|(19|20)\d\d年[，,]?.{0,16}(将|要|计划|准备))|(工作)?(打算|计划|思路|安排)(如下|是)|(重点|着力)(做好|抓好)以下|将(重点|着力)(做好|抓好|从以下)",
     )
 });
-static ITEM_START: Lazy<Regex> =
-    Lazy::new(|| re(r"^([一二三四五六七八九十]是|[（(]?[一二三四五六七八九十\d]{1,3}[）)、.])"));
-static REPORT_FOLLOWS: Lazy<Regex> = Lazy::new(|| re(r"^现将.{0,16}(报告|汇报)如下"));
-/// Clause boundaries inside an item where a plan starts (split there).
+static REPORT_FOLLOWS: Lazy<Regex> = Lazy::new(|| re(r"^现将.{0,16}(报告|汇报|总结)如下"));
+/// Clause boundaries inside a problem clause where its remedy starts (split there).
 static INLINE_PLAN: Lazy<Regex> =
-    Lazy::new(|| re(r"[，,；;](下一步|今后|为此|对此|针对(此|这|上述))"));
+    Lazy::new(|| re(r"[，；](下一步|下步|今后|为此|对此|针对(此|这|上述))"));
+/// "针对……的问题，" at the start of a plan: the problem it answers ends at that comma.
+static TARGET_END: Lazy<Regex> =
+    Lazy::new(|| re(r"^针对[^。；]{6,90}?(的)?(问题|情况|现象|短板|不足|状况)[，,]"));
+/// Clause boundaries inside a praise sentence where a concession starts ("……，但……不够"):
+/// the concession becomes a clause of its own, for the self-criticism rules and the problem
+/// detector to judge.
+static INLINE_CONTRAST: Lazy<Regex> = Lazy::new(|| re(r"[，；](但是?|不过|然而|可是|只是)"));
 
-static PROBLEM_CUE: Lazy<Regex> = Lazy::new(|| {
+/// Praise that names a problem it fixed: "解决了以往普法经费不足的问题".
+static FIXED: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"不足|不够|不高|偏少|偏低|偏弱|偏大|短缺|不到位|不明显|滞后|薄弱|欠缺|流于形式|有待|尚未|尚显|尚不|仍存在|仍然存在|存在.{0,20}(问题|现象|情况|隐患|差距)|缺乏|缺少|不强|不畅|不严|不规范|不完善|不健全|难以|困难|差距|淡薄|有限|紧张|制约|短板|较少|不深|不力|单一|不均衡|不平衡|冷热不均|盲区|不及时|走过场|重形式|轻实效|不紧密|推诿|较多|未能|没有",
+        r"((已经?|有效|较好|很好|基本|逐步|彻底|切实|成功|初步)(地)?(解决|缓解|改变|扭转|破解|弥补|补齐|补上|克服|消除|化解|杜绝|改善|改进)|(解决|缓解|改变|扭转|破解|弥补|补齐|补上|克服|消除|化解|杜绝|避免|改善|改进)了)[^，。；]{0,24}(问题|不足|短板|难题|现象|做法|局面|状况|短缺|困境|盲区|空白)|(没有|未|无|零)(发生|出现)|全部|均已|实现.{0,6}全覆盖",
     )
 });
 static PLAN_CUE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"^([一二三四五六七八九十]是|[（(]?[一二三四五六七八九十\d]+[）)、.]?)?(我(乡|镇|们|街道)?)?(将|要|计划|拟|下一步|继续|持续|进一步|加强|加大|建立|健全|完善|争取|推动|推进|推行|确保|力争|着力|深化|提升|注重|督促|积极|制定|组织|开展|强化|打造|扩大|丰富|严格|出台|落实|实行|加快|探索|引导|优化|针对|围绕|聚焦|坚持|拓展|拓宽|大力|全面|主动|及时|定期|充分|结合|创新|规范|用好|发挥|提高|增加|配齐|充实|补齐)",
+        r"^([一二三四五六七八九十]是|[（(]?[一二三四五六七八九十\d]+[）)、.]?)?(我(乡|镇|们|街道)?)?(将|要|计划|拟|下一步|继续|持续|进一步|加强|加大|建立|健全|完善|争取|推动|推进|推行|确保|力争|着力|深化|提升|注重|督促|积极|制定|组织|开展|强化|打造|扩大|丰富|严格|出台|落实|实行|加快|探索|引导|优化|针对|围绕|聚焦|坚持|拓展|拓宽|大力|全面|主动|及时|定期|充分|结合|创新|规范|用好|发挥|提高|增加|配齐|充实|补齐|激活|畅通|筹措|多方|每(季度|月|年|半年))",
     )
 });
+/// A clause that explains why a problem exists.
+static CAUSE_START: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"^(究其原因|分析原因|原因(主要)?(是|在于|有)|主要原因|问题的原因|产生(这些|上述)问题的原因|之所以|造成(这些|上述|以上)(问题|现象)的原因)",
+    )
+});
+/// A concession that names no concrete problem ("还存在一些不足", "离上级要求还有不小差距").
+static GENERIC_CONCESSION: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(还|仍|也|仍然|依然)?(存在|有)(着)?(一些|一定|若干|不少|诸多|几个|以下|较大|不小|明显|许多)?([^，。；]{0,8}的)?(差距|不足|问题|短板|弱项|薄弱环节|困难|挑战)(和|与|、|及)?(不足|问题|短板|差距|困难|挑战)?|差距|不足之处|短板|弱项|停留在面上|亟待解决|需要(正视|改进)|(有的|有些)(还|是)(比较|较为)?(突出|老问题)|(以下|如下)[^，。；]{0,10}(问题|不足|方面)|(问题|不足)(比较|较为|十分|更为)?突出",
+    )
+});
+/// Words that begin a concession or self-criticism inside praise.
+static CONTRAST_OPENER: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"^(但是?|不过|然而|可是|只是|当然|同时也|也要看到|美中不足的是|需要指出的是|值得注意的是|说实话|说实在的|老实说|坦率地(说|讲)|实事求是地(说|讲)|客观地(说|讲)|从实际(情况)?(看|来看)|(但|不过)?(对照|离|与).{0,16}(相比|比|来看|看)?[，,]?(我们)?(也)?(清醒地?)?(看到|认识到)?)",
+    )
+});
+/// Self-critical wording strong enough without a contrast word ("……还不够", "有待提高").
+static SELF_CRITICAL: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"还不够|还不太|还没有|差距还|有待(进一步)?(提高|加强|提升|改进|增强)|仍(然)?(存在|有)|还存在|尚(未|不|显)|不够(到位|深入|充分|理想|规范|严谨|明显|顺畅|及时|系统)|流于形式|走过场",
+    )
+});
+/// A topic heading inside a problems section: "关于人员力量", "在普法宣传方面".
+static TOPIC: Lazy<Regex> =
+    Lazy::new(|| re(r"^(关于|在)[^，。；]{1,16}(方面|上)?[。：]?$|^[^，。；]{2,12}方面[：。]?$"));
+
+static ITEM_START: Lazy<Regex> =
+    Lazy::new(|| re(r"^([一二三四五六七八九十]是|[（(]?[一二三四五六七八九十\d]{1,3}[）)、.])"));
 
 static SIGNATURE: Lazy<Regex> = Lazy::new(|| {
     re(
         r"^[\p{Han}（）()]{2,30}(人民政府|政府|党委|委员会|办公室|办事处|人民代表大会)(（[^）]*）)?$",
+    )
+});
+/// "XX镇党委书记 张XX": the author line of a 述法 report.
+static AUTHOR_LINE: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"^((述法人|报告人|汇报人)\s*[：:]\s*)?[\p{Han}、]{0,24}(书记|乡长|镇长|主任|苏木达|苏木长|街道办事处主任)[、\p{Han}]{0,8}\s+[\p{Han}·]{2,6}$",
     )
 });
 static DATE_LINE: Lazy<Regex> = Lazy::new(|| {
@@ -105,10 +189,15 @@ static DATE_LINE: Lazy<Regex> = Lazy::new(|| {
 
 /// Heading level of a line, if it is one, and the char length of its marker.
 fn heading_level(line: &str) -> Option<(u8, usize)> {
-    for (lvl, r) in [(1u8, &*H1), (2, &*H2), (3, &*H3), (4, &*H4)] {
+    for (lvl, r) in [(L_H1, &*H1), (L_H2, &*H2), (L_H3, &*H3), (L_H4, &*H4)] {
         if let Some(m) = r.find(line) {
-            let mut len = m.as_str().chars().count();
-            if lvl == 3 && !m.as_str().ends_with(['、', '.']) {
+            let s = m.as_str();
+            if s.starts_with('【') {
+                // The bracketed title is the heading; the marker is the opening bracket.
+                return Some((lvl, 1));
+            }
+            let mut len = s.chars().count();
+            if lvl == L_H3 && !s.ends_with(['、', '.', '．']) {
                 len -= 1; // the pattern consumed the first char of the title
             }
             return Some((lvl, len));
@@ -117,19 +206,24 @@ fn heading_level(line: &str) -> Option<(u8, usize)> {
     None
 }
 
-/// A short unnumbered line that names a problems/plans/responsibility section
+/// A short unnumbered line that names a problems/plans/causes/responsibility section
 /// ("存在的问题和不足", "下一步工作打算") opens a top-level section.
 fn unnumbered_heading(line: &str) -> Option<(u8, usize)> {
     let short = line.chars().count() <= 24;
     let sentence_like = line.contains(['。', '，', '；', ',', ';']);
     (short && !sentence_like && classify_title(line.trim_end_matches(['：', ':'])).is_some())
-        .then_some((1, 0))
+        .then_some((L_H1, 0))
 }
 
-/// The title part of a heading line: up to the first 。 (or the whole line).
+/// The title part of a heading line: up to the first 。 or colon (or the whole line).
 fn heading_title(line: &str, marker: usize) -> String {
     let rest: String = line.chars().skip(marker).collect();
-    let t = rest.split(['。', '：', ':']).next().unwrap_or("").trim();
+    let rest = rest.trim_start_matches('【');
+    let t = rest
+        .split(['。', '：', ':', '】'])
+        .next()
+        .unwrap_or("")
+        .trim();
     t.to_string()
 }
 
@@ -142,6 +236,8 @@ fn classify_title(title: &str) -> Option<Kind> {
         Some(Kind::Mixed)
     } else if p {
         Some(Kind::Problems)
+    } else if CAUSE_TITLE.is_match(title) {
+        Some(Kind::Causes)
     } else if n {
         Some(Kind::Plans)
     } else {
@@ -149,11 +245,50 @@ fn classify_title(title: &str) -> Option<Kind> {
     }
 }
 
-/// Split a line (normalised chars `[ls, le)`) into sentence spans: on 。！？； (closing
-/// quotes stay with the sentence), before 一是/二是… that follow punctuation, and at
-/// inline plan starts when `split_plans` is true.
-fn split_sentences(chars: &[char], ls: usize, le: usize) -> Vec<(usize, usize)> {
+/// The kind of a line-start label ("问题一：" → problems, "整改措施一：" → plans).
+fn label_kind(label: &str) -> Option<Kind> {
+    if label.starts_with("问题") || label.starts_with("存在") {
+        return Some(Kind::Problems);
+    }
+    if label.contains("措施") || label.contains("举措") {
+        return Some(Kind::Plans);
+    }
+    classify_title(label)
+}
+
+/// Whether a clause starts a new point: an item marker or a discourse opener.
+fn starts_item(t: &str) -> bool {
+    item_marker_len(t).is_some() || discourse_opener_len(t).is_some()
+}
+
+/// Inline markers that start a point after punctuation ("……；二是……", "……。问题二：……").
+fn inline_marker_at(chars: &[char], i: usize) -> bool {
+    if i == 0 || !"：:，,；;。".contains(chars[i - 1]) {
+        return false;
+    }
+    let rest: String = chars[i..chars.len().min(i + 12)].iter().collect();
+    let c = chars[i];
+    let is_inline_kind =
+        (c == '问' || c == '整' || c == '改' || c == '其' || c == '（' || c == '(')
+            || ("一二三四五六七八九十".contains(c) && rest.chars().nth(1) == Some('是'))
+            || ("一二三四五六七八九十".contains(c)
+                && rest.chars().nth(1) == Some('十')
+                && rest.chars().nth(2) == Some('是'));
+    is_inline_kind && item_marker_len(&rest).is_some()
+}
+
+/// Split a line (normalised chars `[ls, le)`) into clause spans: after 。！？；, before inline
+/// item markers that follow punctuation, after a colon that ends a lead-in, and at inline
+/// plan starts (`split_plans`) or concessions inside praise (`split_contrast`).
+fn split_clauses(
+    chars: &[char],
+    ls: usize,
+    le: usize,
+    split_plans: bool,
+    split_contrast: bool,
+) -> Vec<(usize, usize)> {
     let mut cuts = Vec::new();
+    let mut unit_start = ls;
     let mut i = ls;
     while i < le {
         let c = chars[i];
@@ -163,30 +298,71 @@ fn split_sentences(chars: &[char], ls: usize, le: usize) -> Vec<(usize, usize)> 
                 j += 1;
             }
             cuts.push(j);
+            unit_start = j;
             i = j;
             continue;
         }
-        // 一是/二是 after ：or ，
-        if i > ls
-            && "：:，,".contains(chars[i - 1])
-            && i + 1 < le
-            && chars[i + 1] == '是'
-            && "一二三四五六七八九十".contains(c)
-        {
+        if i > unit_start && inline_marker_at(chars, i) {
             cuts.push(i);
+            unit_start = i;
+        }
+        if c == '：' && i + 1 < le {
+            // A colon ends a lead-in ("主要表现在：") unless it only closes a short label or
+            // item marker ("问题一：", "原因分析：").
+            let before: String = chars[unit_start..i].iter().collect();
+            let body = strip_item_marker(&before);
+            let label = LABEL.is_match(&format!("{before}："));
+            if body.chars().count() >= 6 && !label {
+                cuts.push(i + 1);
+                unit_start = i + 1;
+            }
         }
         i += 1;
     }
     cuts.push(le);
-    let mut out = Vec::new();
+    let mut spans = Vec::new();
     let mut s = ls;
     for c in cuts {
         if c > s {
-            out.push((s, c));
+            spans.push((s, c));
         }
         s = c;
     }
-    // trim blanks
+    // Second pass: a remedy or a concession inside a clause becomes a clause of its own.
+    let mut out = Vec::new();
+    for (a, b) in spans {
+        let t: String = chars[a..b].iter().collect();
+        let body_at = t.chars().count() - body_of(&t).chars().count();
+        let body: String = t.chars().skip(body_at).collect();
+        let target = TARGET_END.find(&body).map(|m| {
+            let cut = a + body_at + body[..m.end()].chars().count();
+            (cut, cut)
+        });
+        if let Some((cut, _)) = target.filter(|&(c, _)| c < b) {
+            out.push((a, cut));
+            out.push((cut, b));
+            continue;
+        }
+        let m = if split_plans {
+            INLINE_PLAN.find(&t)
+        } else if split_contrast {
+            INLINE_CONTRAST.find(&t)
+        } else {
+            None
+        };
+        match m {
+            Some(m) => {
+                let cut = a + t[..m.start()].chars().count() + 1;
+                if cut > a + 1 && cut < b {
+                    out.push((a, cut));
+                    out.push((cut, b));
+                } else {
+                    out.push((a, b));
+                }
+            }
+            None => out.push((a, b)),
+        }
+    }
     out.into_iter()
         .filter_map(|(mut a, mut b)| {
             while a < b && chars[a].is_whitespace() {
@@ -211,7 +387,12 @@ pub fn title_line_count(lines: &[(usize, usize)], chars: &[char]) -> usize {
     for &(s, e) in lines.iter().take(3) {
         let t = text_of(chars, s, e);
         let len = e - s;
-        if len > 60 || t.contains('。') || heading_level(&t).is_some() || t.ends_with('：') {
+        if len > 60
+            || t.contains('。')
+            || heading_level(&t).is_some()
+            || t.ends_with('：')
+            || t.ends_with(':')
+        {
             break;
         }
         n += 1;
@@ -219,124 +400,261 @@ pub fn title_line_count(lines: &[(usize, usize)], chars: &[char]) -> usize {
     n
 }
 
-/// Structure of the normalised text: sentences with roles, in order.
+/// The clause text without its item marker and discourse opener.
+fn body_of(t: &str) -> &str {
+    let t = strip_item_marker(t.trim());
+    match discourse_opener_len(t) {
+        Some(n) => {
+            let b = t.char_indices().nth(n).map_or(t.len(), |(b, _)| b);
+            &t[b..]
+        }
+        None => t,
+    }
+}
+
+/// A clause that states no concrete problem: a lead-in to a list, or a concession in general
+/// terms ("我镇法治政府建设还存在一些不足", "离上级要求还有不小差距，有些工作还停留在面上").
+fn is_transition(body: &str) -> bool {
+    let rest = GENERIC_CONCESSION.replace_all(body, "");
+    let concrete = PROBLEM_CUE.is_match(&rest);
+    if body.ends_with('：') || body.ends_with(':') {
+        return !concrete || GENERIC_CONCESSION.is_match(body) || body.chars().count() <= 12;
+    }
+    !concrete && (GENERIC_CONCESSION.is_match(body) || PROBLEM_OPENER.is_match(body))
+}
+
+/// Whether a sentence that opens a problems passage ("但对照群众期盼，我们也清醒地看到，……")
+/// states a problem itself: a concrete problem word, or a substantial statement after the
+/// opening phrase that is not a concession in general terms.
+fn states_problem_after_opener(body: &str) -> bool {
+    if !is_transition(body) {
+        return true;
+    }
+    let skip = crate::text::lead_phrase_len(body).unwrap_or(0);
+    let rest: String = body.chars().skip(skip).collect();
+    skip > 0
+        && !GENERIC_CONCESSION.is_match(&rest)
+        && rest.chars().filter(|c| c.is_alphabetic()).count() >= 15
+}
+
+/// Words without which a clause outside a problems section hardly states a problem: a
+/// negation, a shortage, a concession. The net for the problem detector's candidates.
+static CANDIDATE_NET: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"不|没|未|无|少|难|缺|差|慢|低|弱|紧|只有|仅|才|还是|但|不过|只是|可是|然而|坦白|客观|从.{0,10}看|问题|短板|拖|乱|空|旧|老",
+    )
+});
+
+/// A clause outside a problems section that the rules did not call a problem but might be
+/// one ("全年只收到线上申请14件，居民有事还是直接跑到调解室"): the summariser's problem
+/// detector decides. Praise that names what it fixed, plans and transitions are not.
+fn is_problem_candidate(body: &str) -> bool {
+    body.chars().count() >= 8
+        && CANDIDATE_NET.is_match(body)
+        && !FIXED.is_match(body)
+        && !is_transition(body)
+        && !PLAN_OPENER.is_match(body)
+        && !PLAN_CUE.is_match(body)
+        && !REPORT_FOLLOWS.is_match(body)
+}
+
+/// A clause in praise or plans that criticises the township's own work.
+fn is_self_criticism(body: &str) -> bool {
+    if !PROBLEM_CUE.is_match(body) || FIXED.is_match(body) || is_transition(body) {
+        return false;
+    }
+    let plan = PLAN_OPENER.is_match(body) || PLAN_CUE.is_match(body);
+    let contrast = CONTRAST_OPENER.is_match(body);
+    !plan && (contrast || SELF_CRITICAL.is_match(body))
+}
+
+/// A heading frame: its level, what its section holds, and its title for `section`.
+#[derive(Debug, Clone)]
+struct Frame {
+    level: u8,
+    kind: Kind,
+    title: String,
+}
+
+/// The role state carried from clause to clause.
+#[derive(Debug, Default)]
+struct State {
+    /// The rest of the current point is a remedy / a cause.
+    plan_in_item: bool,
+    cause_in_item: bool,
+    /// After "但也要清醒看到……" outside a problems section: problems until the next heading.
+    problem_mode: bool,
+    /// Inside such a passage, after "下一步……": plans until the next heading.
+    plan_mode: bool,
+}
+
+/// Structure of the normalised text: clauses with roles, in order.
 pub fn sentences(chars: &[char], lines: &[(usize, usize)], title_lines: usize) -> Vec<RawSentence> {
     let mut out = Vec::new();
-    // stack of (level, kind, title)
-    let mut stack: Vec<(u8, Kind, String)> = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
     let any_heading = lines
         .iter()
         .any(|&(s, e)| heading_level(&text_of(chars, s, e)).is_some());
-    let mut plan_mode = false; // sticky: rest of the problems section is plans
-    let mut problem_mode = false; // sticky: after an opener outside a problems section
+    let mut st = State::default();
     let mut seen_body = false;
+    let mut item = 0usize;
+    // A heading line followed by an unmarked paragraph: one point (the paragraph explains it).
+    let mut after_heading = false;
+    let push = |out: &mut Vec<RawSentence>, start, end, role, section, paragraph, item, heading| {
+        out.push(RawSentence {
+            start,
+            end,
+            role,
+            section,
+            paragraph,
+            item,
+            heading,
+            candidate: false,
+        })
+    };
     for (pi, &(ls, le)) in lines.iter().enumerate() {
         let line = text_of(chars, ls, le);
+        let continues_heading = after_heading
+            && heading_level(&line).is_none()
+            && unnumbered_heading(&line).is_none()
+            && !starts_item(&line)
+            && LABEL.find(&line).is_none();
+        after_heading = false;
+        if !continues_heading {
+            item += 1;
+        }
         if pi < title_lines {
-            out.push(RawSentence {
-                start: ls,
-                end: le,
-                role: Role::Other,
-                section: None,
-                paragraph: pi,
-            });
+            push(&mut out, ls, le, Role::Other, None, pi, item, true);
             continue;
         }
-        if line.chars().count() <= 40 && (SIGNATURE.is_match(&line) || DATE_LINE.is_match(&line)) {
-            out.push(RawSentence {
-                start: ls,
-                end: le,
-                role: Role::Other,
-                section: None,
-                paragraph: pi,
-            });
+        let short = line.chars().count() <= 40;
+        if short
+            && (SIGNATURE.is_match(&line)
+                || DATE_LINE.is_match(&line)
+                || AUTHOR_LINE.is_match(&line))
+        {
+            push(&mut out, ls, le, Role::Other, None, pi, item, false);
             continue;
         }
+        // Headings and line-start labels open (or switch) a section.
         let mut heading_only = false;
+        let mut own_kind: Option<Kind> = None;
         if let Some((lvl, marker)) = heading_level(&line).or_else(|| unnumbered_heading(&line)) {
             let title = heading_title(&line, marker);
-            while stack.last().is_some_and(|t| t.0 >= lvl) {
+            while stack.last().is_some_and(|t| t.level >= lvl) {
                 stack.pop();
             }
-            let parent = stack.last().map(|t| t.1);
-            let short = title.chars().count() <= 24;
-            let kind = match (parent, classify_title(&title)) {
+            let parent = stack.last().map(|t| t.kind);
+            let short_title = title.chars().count() <= 24;
+            own_kind = classify_title(&title).filter(|_| short_title);
+            let kind = match (parent, own_kind) {
                 (None, Some(k)) => k,
                 (None, None) => Kind::Achievements,
-                (Some(p @ (Kind::Achievements | Kind::Preamble)), c) => match c {
-                    Some(k) if short => k,
-                    _ => p,
-                },
-                (Some(Kind::Problems | Kind::Mixed), Some(Kind::Plans | Kind::Mixed)) if short => {
-                    Kind::Plans
+                (Some(Kind::Achievements | Kind::Preamble), Some(k)) => k,
+                (Some(p @ (Kind::Achievements | Kind::Preamble)), None) => p,
+                (Some(Kind::Problems | Kind::Mixed), Some(Kind::Plans | Kind::Causes)) => {
+                    own_kind.unwrap_or(Kind::Plans)
+                }
+                (Some(Kind::Causes), Some(Kind::Plans | Kind::Problems | Kind::Mixed)) => {
+                    own_kind.unwrap_or(Kind::Causes)
+                }
+                (Some(Kind::Plans), Some(Kind::Problems | Kind::Mixed | Kind::Causes)) => {
+                    own_kind.unwrap_or(Kind::Plans)
                 }
                 (Some(p), _) => p,
             };
-            let kind = if plan_mode && matches!(kind, Kind::Problems | Kind::Mixed) && lvl > 1 {
-                Kind::Plans
-            } else {
-                kind
-            };
-            if lvl == 1 || stack.is_empty() {
-                plan_mode = false;
-                problem_mode = false;
+            if lvl == L_H1 || stack.is_empty() {
+                st = State::default();
             }
-            stack.push((
-                lvl,
+            st.plan_in_item = false;
+            st.cause_in_item = false;
+            let marker_text: String = line.chars().take(marker).collect();
+            stack.push(Frame {
+                level: lvl,
                 kind,
-                line.chars().take(marker).collect::<String>() + &title,
-            ));
+                title: marker_text + &title,
+            });
             heading_only = !line.contains('。') && line.chars().count() <= 60;
+        } else if let Some(m) = LABEL.find(&line) {
+            let label = m.as_str().trim_end_matches(['：', ':']).trim();
+            if let Some(kind) = label_kind(label) {
+                while stack.last().is_some_and(|t| t.level >= L_LABEL) {
+                    stack.pop();
+                }
+                stack.push(Frame {
+                    level: L_LABEL,
+                    kind,
+                    title: label.to_string(),
+                });
+                st.plan_in_item = false;
+                st.cause_in_item = false;
+            }
         }
         let section_kind = match stack.last() {
-            Some(t) => t.1,
+            Some(t) => t.kind,
             None if !any_heading && seen_body => Kind::Achievements,
             None => Kind::Preamble,
         };
-        let section = stack.first().map(|t| t.2.clone());
+        let section = stack
+            .iter()
+            .find(|f| f.level % 2 == 0 && f.level < L_LABEL)
+            .map(|t| t.title.clone());
         seen_body = true;
         if heading_only {
             let top_level = stack.len() == 1;
-            let role = if top_level {
-                Role::Other
-            } else {
-                kind_role(section_kind)
-            };
-            out.push(RawSentence {
-                start: ls,
-                end: le,
-                role,
-                section,
-                paragraph: pi,
-            });
-            continue;
-        }
-        for (ss, se) in split_sentences(chars, ls, le) {
-            let sent = text_of(chars, ss, se);
-            let mut pieces = vec![(ss, se)];
-            let in_problems = matches!(section_kind, Kind::Problems | Kind::Mixed) || problem_mode;
-            if in_problems && !plan_mode {
-                if let Some(m) = INLINE_PLAN.find(&sent) {
-                    let cut = ss + sent[..m.start()].chars().count() + 1;
-                    if cut > ss + 1 && cut < se {
-                        pieces = vec![(ss, cut), (cut, se)];
+            let role = match section_kind {
+                _ if top_level || own_kind.is_some() => Role::Other,
+                Kind::Problems | Kind::Mixed => {
+                    // A sub-heading in a problems section states the problem ("（一）执法办案
+                    // 还不够规范"), unless it only names a topic ("（一）关于人员力量").
+                    let body = body_of(&line);
+                    if TOPIC.is_match(body) || is_transition(body) {
+                        Role::Other
+                    } else {
+                        Role::Shortcomings
                     }
                 }
+                k => kind_role(k),
+            };
+            push(&mut out, ls, le, role, section, pi, item, true);
+            after_heading = true;
+            continue;
+        }
+        let problem_like = matches!(section_kind, Kind::Problems | Kind::Mixed) || st.problem_mode;
+        let praise_like = matches!(section_kind, Kind::Achievements | Kind::Preamble);
+        let clauses = split_clauses(chars, ls, le, problem_like, praise_like && !st.problem_mode);
+        st.plan_in_item = false;
+        st.cause_in_item = false;
+        for (k, &(a, b)) in clauses.iter().enumerate() {
+            let t = text_of(chars, a, b);
+            if k > 0 && starts_item(&t) {
+                item += 1;
+                st.plan_in_item = false;
+                st.cause_in_item = false;
             }
-            for (k, &(a, b)) in pieces.iter().enumerate() {
-                let t = text_of(chars, a, b);
-                let role = if k == 1 {
-                    Role::Plans
-                } else {
-                    decide(section_kind, &t, &mut plan_mode, &mut problem_mode)
-                };
-                out.push(RawSentence {
-                    start: a,
-                    end: b,
-                    role,
-                    section: section.clone(),
-                    paragraph: pi,
+            // The section a lead-in opens is a frame below the current one.
+            let kind_now = stack.last().map_or(section_kind, |f| f.kind);
+            let (role, opens) = decide(kind_now, &t, &mut st);
+            if let Some(kind) = opens {
+                let level = stack.last().map_or(1, |f| f.level | 1);
+                while stack.last().is_some_and(|f| f.level >= level) {
+                    stack.pop();
+                }
+                stack.push(Frame {
+                    level,
+                    kind,
+                    title: String::new(),
                 });
+            }
+            push(&mut out, a, b, role, section.clone(), pi, item, false);
+            if matches!(
+                role,
+                Role::Achievements | Role::Preamble | Role::Plans | Role::Responsibility
+            ) && is_problem_candidate(body_of(&t))
+            {
+                if let Some(last) = out.last_mut() {
+                    last.candidate = true;
+                }
             }
         }
     }
@@ -349,70 +667,142 @@ fn kind_role(k: Kind) -> Role {
         Kind::Achievements => Role::Achievements,
         Kind::Problems | Kind::Mixed => Role::Shortcomings,
         Kind::Plans => Role::Plans,
+        Kind::Causes => Role::Other,
         Kind::Responsibility => Role::Responsibility,
     }
 }
 
-/// Role of one sentence in a section of kind `k`, updating the sticky modes.
-fn decide(k: Kind, t: &str, plan_mode: &mut bool, problem_mode: &mut bool) -> Role {
-    let body =
-        t.trim_start_matches(|c: char| "一二三四五六七八九十是（）()、.0123456789 ".contains(c));
+/// A clause that ends with a colon and announces problems ("有几个短板需要正视：") or plans
+/// ("我乡下一步的工作打算如下："): the points that follow belong to that kind.
+fn lead_in_kind(body: &str) -> Option<Kind> {
+    if !(body.ends_with('：') || body.ends_with(':')) {
+        return None;
+    }
+    if PLAN_OPENER.is_match(body) || PLAN_TITLE.is_match(body) {
+        return Some(Kind::Plans);
+    }
+    if CAUSE_START.is_match(body) || (CAUSE_TITLE.is_match(body) && !PROBLEM_TITLE.is_match(body)) {
+        return Some(Kind::Causes);
+    }
+    if GENERIC_CONCESSION.is_match(body) || PROBLEM_OPENER.is_match(body) {
+        return Some(Kind::Problems);
+    }
+    None
+}
+
+/// Role of one clause in a section of kind `k`, updating the state; and the kind of passage
+/// the clause opens, if it is a lead-in.
+fn decide(k: Kind, t: &str, st: &mut State) -> (Role, Option<Kind>) {
+    let body = body_of(t);
     match k {
-        Kind::Plans => Role::Plans,
-        Kind::Responsibility => Role::Responsibility,
-        Kind::Problems | Kind::Mixed => {
-            if *plan_mode {
-                // In a problems section a plan clause ends with its item: the next item that
-                // states a problem (二是…不足) is a shortcoming again.
-                if k == Kind::Problems
-                    && ITEM_START.is_match(t)
-                    && PROBLEM_CUE.is_match(t)
-                    && !PLAN_CUE.is_match(t)
-                {
-                    *plan_mode = false;
-                    return Role::Shortcomings;
-                }
-                return Role::Plans;
+        Kind::Causes => {
+            if let Some(kind @ (Kind::Plans | Kind::Problems)) = lead_in_kind(body) {
+                return (Role::Other, Some(kind));
             }
-            if PLAN_OPENER.is_match(t) || PLAN_OPENER.is_match(body) {
-                *plan_mode = true;
-                return Role::Plans;
-            }
-            if k == Kind::Mixed && PLAN_CUE.is_match(t) && !PROBLEM_CUE.is_match(t) {
-                return Role::Plans;
-            }
-            Role::Shortcomings
+            (Role::Other, None)
         }
-        Kind::Achievements | Kind::Preamble => {
-            if REPORT_FOLLOWS.is_match(t) {
+        Kind::Problems | Kind::Mixed => (problem_clause(k, t, body, st), lead_in_kind(body)),
+        Kind::Plans => {
+            if st.problem_mode {
+                return (passage_clause(body, st), None);
+            }
+            if PROBLEM_OPENER.is_match(body) && states_problem_after_opener(body) {
+                st.problem_mode = true;
+                return (Role::Shortcomings, None);
+            }
+            if let Some(kind @ Kind::Problems) = lead_in_kind(body) {
+                return (Role::Other, Some(kind));
+            }
+            // "针对部分群众遇事不找法的问题，我们将……": the problem a plan answers.
+            if TARGETED_PROBLEM
+                .captures(body)
+                .and_then(|c| c.get(1))
+                .is_some_and(|x| PROBLEM_CUE.is_match(x.as_str()))
+            {
+                return (Role::Shortcomings, None);
+            }
+            (Role::Plans, None)
+        }
+        Kind::Achievements | Kind::Preamble | Kind::Responsibility => {
+            if REPORT_FOLLOWS.is_match(body) {
                 // "现将有关情况报告如下": ends any problems passage of the opening paragraph.
-                *problem_mode = false;
-                *plan_mode = false;
-                return kind_role(k);
+                st.problem_mode = false;
+                st.plan_mode = false;
+                return (kind_role(k), None);
             }
-            if *problem_mode {
-                if *plan_mode {
-                    return Role::Plans;
-                }
-                if PLAN_OPENER.is_match(body) {
-                    *plan_mode = true;
-                    return Role::Plans;
-                }
-                if PLAN_CUE.is_match(t) && !PROBLEM_CUE.is_match(t) {
-                    return Role::Plans;
-                }
-                return Role::Shortcomings;
+            if st.problem_mode {
+                return (passage_clause(body, st), lead_in_kind(body));
             }
-            if PROBLEM_OPENER.is_match(t) {
-                *problem_mode = true;
-                return Role::Shortcomings;
+            if let Some(kind) = lead_in_kind(body) {
+                return (Role::Other, Some(kind));
             }
-            if RESPONSIBILITY_SENTENCE.is_match(t) {
-                return Role::Responsibility;
+            if PROBLEM_OPENER.is_match(t) || PROBLEM_OPENER.is_match(body) {
+                st.problem_mode = true;
+                let role = if states_problem_after_opener(body) {
+                    Role::Shortcomings
+                } else {
+                    Role::Other
+                };
+                return (role, None);
             }
-            kind_role(k)
+            if is_self_criticism(body) {
+                return (Role::Shortcomings, None);
+            }
+            if k != Kind::Responsibility && RESPONSIBILITY_SENTENCE.is_match(t) {
+                return (Role::Responsibility, None);
+            }
+            (kind_role(k), None)
         }
     }
+}
+
+/// A clause of a problems passage opened outside a problems section.
+fn passage_clause(body: &str, st: &mut State) -> Role {
+    if st.plan_mode {
+        return Role::Plans;
+    }
+    if PLAN_OPENER.is_match(body) {
+        st.plan_mode = true;
+        return Role::Plans;
+    }
+    if PLAN_CUE.is_match(body) && !PROBLEM_CUE.is_match(body) {
+        return Role::Plans;
+    }
+    if is_transition(body) {
+        return Role::Other;
+    }
+    Role::Shortcomings
+}
+
+/// A clause inside a problems (or problems-and-plans) section.
+fn problem_clause(k: Kind, t: &str, body: &str, st: &mut State) -> Role {
+    if st.cause_in_item {
+        return Role::Other;
+    }
+    if CAUSE_START.is_match(body) {
+        st.cause_in_item = true;
+        return Role::Other;
+    }
+    if st.plan_in_item {
+        // A new point that states a problem ends the remedy of the previous one.
+        if ITEM_START.is_match(t) && PROBLEM_CUE.is_match(body) && !PLAN_CUE.is_match(body) {
+            st.plan_in_item = false;
+        } else {
+            return Role::Plans;
+        }
+    }
+    if PLAN_OPENER.is_match(body) {
+        st.plan_in_item = true;
+        return Role::Plans;
+    }
+    let plan_like = PLAN_CUE.is_match(t) || PLAN_CUE.is_match(body);
+    if plan_like && !PROBLEM_CUE.is_match(body) && (k == Kind::Mixed || !body.is_empty()) {
+        return Role::Plans;
+    }
+    if is_transition(body) || TOPIC.is_match(body) {
+        return Role::Other;
+    }
+    Role::Shortcomings
 }
 
 /// Non-empty line spans of the normalised text (char offsets, trimmed).
@@ -436,7 +826,6 @@ pub fn lines(chars: &[char]) -> Vec<(usize, usize)> {
     }
     out
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,7 +866,8 @@ mod tests {
     #[test]
     fn preamble_admitting_problems_does_not_swallow_the_report_line() {
         let rs = roles("2024年，我镇取得积极成效，但仍存在一些问题和不足。现将有关情况报告如下。\n第一部分 主要工作\n开展宣讲10场。");
-        assert_eq!(role_of(&rs, "但仍存在"), Role::Shortcomings);
+        // A concession in general terms names no problem.
+        assert_eq!(role_of(&rs, "但仍存在"), Role::Other);
         assert_eq!(role_of(&rs, "现将有关情况"), Role::Preamble);
         assert_eq!(role_of(&rs, "开展宣讲"), Role::Achievements);
     }
@@ -522,7 +912,8 @@ mod tests {
         ));
         assert_eq!(role_of(&rs, "开展普法宣传活动25场次"), Role::Achievements);
         assert_eq!(role_of(&rs, "受理纠纷20起"), Role::Achievements);
-        assert_eq!(role_of(&rs, "但也要清醒看到"), Role::Shortcomings);
+        // The opener announces the problems; the points after it state them.
+        assert_eq!(role_of(&rs, "但也要清醒看到"), Role::Other);
         assert_eq!(role_of(&rs, "进村次数偏少"), Role::Shortcomings);
         assert_eq!(role_of(&rs, "执法人员数量不足"), Role::Shortcomings);
         assert_eq!(role_of(&rs, "坐班制度"), Role::Plans);
@@ -552,5 +943,100 @@ mod tests {
         assert_eq!(role_of(&rs, "偏远村开展较少"), Role::Shortcomings);
         assert_eq!(role_of(&rs, "将加强偏远村宣讲"), Role::Plans);
         assert_eq!(role_of(&rs, "作用发挥不明显"), Role::Shortcomings);
+    }
+
+    fn items_of(rs: &[(Role, String)], text: &str) -> Vec<usize> {
+        let chars: Vec<char> = text.chars().collect();
+        let ls = lines(&chars);
+        let n = title_line_count(&ls, &chars);
+        let raw = sentences(&chars, &ls, n);
+        assert_eq!(raw.len(), rs.len());
+        raw.iter().map(|r| r.item).collect()
+    }
+
+    #[test]
+    fn three_problems_on_one_line_are_three_points() {
+        let text = "一、工作成效\n开展宣讲10场。\n二、存在问题\n工作中还存在一些不足：一是宣传活动集中在集镇，山区村组很少顾及；二是调解员多为兼职，业务生疏；三是镇级财力紧张，宣传品印得少。\n三、下一步打算\n一是送法进山。";
+        let rs = roles(text);
+        assert_eq!(role_of(&rs, "工作中还存在一些不足"), Role::Other);
+        for p in ["山区村组很少顾及", "业务生疏", "宣传品印得少"] {
+            assert_eq!(role_of(&rs, p), Role::Shortcomings, "{p}");
+        }
+        let items = items_of(&rs, text);
+        let item = |needle: &str| items[rs.iter().position(|(_, t)| t.contains(needle)).unwrap()];
+        assert_ne!(item("山区村组"), item("业务生疏"));
+        assert_ne!(item("业务生疏"), item("宣传品印得少"));
+    }
+
+    #[test]
+    fn unnumbered_problems_joined_by_semicolons_and_besides_are_separate_points() {
+        let text = "一、主要做法\n开展宣讲10场。\n二、存在的不足\n偏远村寨的群众很少参加学法活动；村里懂法的带头人平时不出面。此外，网上调解小程序几乎没人用。\n三、下一步工作打算\n加强宣传。";
+        let rs = roles(text);
+        let items = items_of(&rs, text);
+        let item = |needle: &str| items[rs.iter().position(|(_, t)| t.contains(needle)).unwrap()];
+        for p in ["很少参加学法活动", "平时不出面", "几乎没人用"] {
+            assert_eq!(role_of(&rs, p), Role::Shortcomings, "{p}");
+        }
+        assert_ne!(item("平时不出面"), item("几乎没人用"));
+    }
+
+    #[test]
+    fn problem_lines_and_remedy_lines_in_one_section() {
+        let text = "一、工作开展情况\n开展宣讲10场。\n二、问题与整改\n问题一：送法活动多放在集镇；问题二：个别上门检查只去了一个人。\n整改措施一：制定进村送法计划；整改措施二：严格执行两人执法制度。\n三、明年打算\n加大普法经费投入。";
+        let rs = roles(text);
+        assert_eq!(role_of(&rs, "送法活动多放在集镇"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "只去了一个人"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "制定进村送法计划"), Role::Plans);
+        assert_eq!(role_of(&rs, "两人执法制度"), Role::Plans);
+        assert_eq!(role_of(&rs, "加大普法经费投入"), Role::Plans);
+    }
+
+    #[test]
+    fn self_criticism_inside_achievements_is_a_problem_and_praise_is_not() {
+        let rs = roles("一、抓学法\n全年集中学法8次，干部依法办事的自觉性有所增强。不过，有的村干部办事还是凭感觉，拍板前不问合不合规矩。\n二、抓宣传\n印发资料3000份，解决了以往宣传资料不足的问题。充分发挥法律明白人作用。\n三、明年打算\n加大普法经费投入，充实法律明白人队伍。");
+        assert_eq!(role_of(&rs, "有的村干部办事还是凭感觉"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "解决了以往宣传资料不足"), Role::Achievements);
+        assert_eq!(role_of(&rs, "充分发挥法律明白人作用"), Role::Achievements);
+        assert_eq!(role_of(&rs, "加大普法经费投入"), Role::Plans);
+    }
+
+    #[test]
+    fn bare_problem_headings_then_causes_then_plans() {
+        let text = "一、工作成效\n开展宣讲10场。\n二、存在的问题\n（一）外出务工人员很少受到普法\n（二）调解质量不高\n三、原因分析\n一是务工人员多在外地；二是调解员缺乏系统培训。\n四、下一步工作打算\n（一）开展返乡普法。";
+        let rs = roles(text);
+        assert_eq!(role_of(&rs, "外出务工人员很少受到普法"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "调解质量不高"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "务工人员多在外地"), Role::Other);
+        assert_eq!(role_of(&rs, "调解员缺乏系统培训"), Role::Other);
+        assert_eq!(role_of(&rs, "开展返乡普法"), Role::Plans);
+    }
+
+    #[test]
+    fn problems_as_a_late_topic_heading_and_a_lead_in_sentence_before_points() {
+        let rs = roles("强化组织领导\n召开会议4次。\n深化普法宣传\n开展宣讲12场。\n规范行政执法\n办理案件9件。\n工作中的不足\n执法记录仪配备不全，部分现场检查没有录像。\n下步打算\n配齐执法记录仪。");
+        assert_eq!(role_of(&rs, "开展宣讲12场"), Role::Achievements);
+        assert_eq!(role_of(&rs, "部分现场检查没有录像"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "配齐执法记录仪"), Role::Plans);
+        let rs = roles("第一件，抓普法。开展宣讲27场次。\n总的来看，今年工作有一定进展，但还有几个短板需要正视：\n（一）普法经费偏紧。全年经费只有3万元。下一步将争取专项资金。\n（二）执法程序还不够严谨。\n明年打算：一是继续普法。");
+        assert_eq!(role_of(&rs, "还有几个短板需要正视"), Role::Other);
+        assert_eq!(role_of(&rs, "普法经费偏紧"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "全年经费只有3万元"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "争取专项资金"), Role::Plans);
+        assert_eq!(role_of(&rs, "执法程序还不够严谨"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "继续普法"), Role::Plans);
+    }
+
+    #[test]
+    fn ascii_punctuation_and_an_addressee_line_first() {
+        let text = "某某县委依法治县办:\n现将某某镇2024年度法治政府建设情况报告如下:\n一、工作开展情况\n1.开展普法活动38场次,覆盖群众1.8万人次.\n二、存在的问题\n一是外出务工人员普法覆盖不到位;二是执法程序不够严谨.\n三、下一步工作打算\n(一)开展返乡普法.";
+        let norm = crate::normalize::NormalizedText::new(text);
+        let rs = roles(&norm.text);
+        assert_eq!(
+            role_of(&rs, "外出务工人员普法覆盖不到位"),
+            Role::Shortcomings
+        );
+        assert_eq!(role_of(&rs, "执法程序不够严谨"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "开展返乡普法"), Role::Plans);
+        assert_eq!(role_of(&rs, "开展普法活动38场次"), Role::Achievements);
     }
 }

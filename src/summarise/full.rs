@@ -4,7 +4,7 @@
 use super::grounding::{doubled_chars_absent_from_source, strip_markdown};
 use super::{
     compose_fast_summary, numbers_absent_from_source, problem_labels, FastSummary, Prompts,
-    ThemeMatch, ITEM_MARKER,
+    ThemeMatch,
 };
 use crate::document::SourceDocument;
 use crate::models::encoder::{cosine, EmbedKind, Encoder};
@@ -58,7 +58,7 @@ fn answer_line(text: &str) -> String {
         _ => line,
     };
     // "三是健全领导机制" → "健全领导机制": the enumeration belongs to the report, not the item.
-    ITEM_MARKER.replace(&line, "").trim().to_string()
+    crate::text::strip_item_marker(&line).to_string()
 }
 
 /// Runs of 4 characters the generated text shares with the prompt template but not with the
@@ -222,7 +222,7 @@ fn ask_theme_choice(
     }))
 }
 
-/// Settle the themes the encoder found ambiguous (two themes within [`super::THEME_MARGIN`]):
+/// Settle the themes the encoder found ambiguous (two themes within [`super::theme_classifier::THEME_MARGIN`]):
 /// the generator is asked twice with the two themes in swapped order, and the runner-up
 /// replaces the encoder's choice only when both answers pick it. Small models favour the
 /// first option shown; asking both ways keeps that bias from deciding.

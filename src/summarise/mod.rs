@@ -3,15 +3,21 @@
 
 pub mod full;
 pub mod grounding;
+pub mod problem_detector;
+pub mod sentence_classifier;
+pub mod theme_classifier;
 
 pub use full::refine_full;
 pub use grounding::numbers_absent_from_source;
+pub use problem_detector::{ProblemDetector, ProblemSentences};
+pub use theme_classifier::{ThemeClassifier, ThemeMatch};
 
 use crate::document::SourceDocument;
-use crate::models::encoder::{cosine, EmbedKind, Encoder};
+use crate::models::encoder::{EmbedKind, Encoder};
 use crate::normalize::NormalizedText;
 use crate::report::{Achievement, Evidence, Plan, ReportSummary, Shortcoming, OTHER_THEME};
 use crate::structure::{ReportStructure, Role, Sentence};
+use crate::text::{lead_phrase_len, starts_with_item_marker, strip_item_marker, TARGETED_PROBLEM};
 use crate::themes::ThemeSet;
 use anyhow::{Context, Result};
 use once_cell::sync::Lazy;
@@ -19,6 +25,72 @@ use regex::Regex;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
+
+/// What summarising needs besides the report: the themes, the trained classifiers, the
+/// encoder they read embeddings from, and the prompt templates. Built once per run.
+#[derive(Clone, Copy)]
+pub struct Summariser<'a> {
+    pub themes: &'a ThemeSet,
+    pub theme_classifier: &'a ThemeClassifier,
+    pub problem_detector: &'a ProblemDetector,
+    pub encoder: &'a Encoder,
+    pub prompts: &'a Prompts,
+}
+
+/// What a run loads once for summarising: the encoder, the themes and prompts, and the two
+/// classifiers trained from the themes file and the problem sentences (kept in `cache_dir`
+/// after the first training).
+pub struct Resources {
+    pub encoder: Encoder,
+    pub themes: ThemeSet,
+    pub prompts: Prompts,
+    pub theme_classifier: ThemeClassifier,
+    pub problem_detector: ProblemDetector,
+    /// Which classifiers had to be trained now (not found in the cache).
+    pub trained: Vec<&'static str>,
+}
+
+impl Resources {
+    /// `encoder_id` names the encoder's files (name and sha256s): classifiers trained with
+    /// another encoder are not reused.
+    pub fn load(
+        encoder: Encoder,
+        encoder_id: &str,
+        themes: ThemeSet,
+        prompts: Prompts,
+        problem_sentences: &ProblemSentences,
+        cache_dir: Option<&Path>,
+    ) -> Result<Resources> {
+        let (theme_classifier, t1) =
+            ThemeClassifier::load_or_train(&themes, &encoder, encoder_id, cache_dir)
+                .context("cannot train the theme classifier from the themes file")?;
+        let (problem_detector, t2) =
+            ProblemDetector::load_or_train(problem_sentences, &encoder, encoder_id, cache_dir)
+                .context("cannot train the problem detector from the problem sentences")?;
+        let trained = [("theme classifier", t1), ("problem detector", t2)]
+            .into_iter()
+            .filter_map(|(n, t)| t.then_some(n))
+            .collect();
+        Ok(Resources {
+            encoder,
+            themes,
+            prompts,
+            theme_classifier,
+            problem_detector,
+            trained,
+        })
+    }
+
+    pub fn ctx(&self) -> Summariser<'_> {
+        Summariser {
+            themes: &self.themes,
+            theme_classifier: &self.theme_classifier,
+            problem_detector: &self.problem_detector,
+            encoder: &self.encoder,
+            prompts: &self.prompts,
+        }
+    }
+}
 
 /// Template files read from the prompts directory.
 pub const TEMPLATE_FILES: &[&str] = &[
@@ -76,188 +148,12 @@ impl Prompts {
     }
 }
 
-/// Theme embeddings (label, description, each example), built once per run.
-pub struct ThemeIndex {
-    /// (theme index, embedding).
-    vectors: Vec<(usize, Vec<f32>)>,
-    n_themes: usize,
-}
-
-/// Minimum best max-sim for a theme to be assigned (else `other`).
-pub const THEME_MIN_SCORE: f32 = 0.80;
-/// Below this margin over the runner-up, a match is ambiguous (full mode may settle it).
-pub const THEME_MARGIN: f32 = 0.015;
-
-impl ThemeIndex {
-    pub fn build(themes: &ThemeSet, encoder: &Encoder) -> Result<ThemeIndex> {
-        let mut texts: Vec<(usize, String)> = Vec::new();
-        for (i, t) in themes.themes.iter().enumerate() {
-            texts.push((i, t.label.clone()));
-            if !t.description.trim().is_empty() {
-                texts.push((i, t.description.clone()));
-            }
-            for e in &t.examples {
-                texts.push((i, e.clone()));
-            }
-        }
-        let refs: Vec<&str> = texts.iter().map(|(_, t)| t.as_str()).collect();
-        let embs = encoder.embed(&refs, EmbedKind::Query)?;
-        Ok(ThemeIndex {
-            vectors: texts.into_iter().map(|(i, _)| i).zip(embs).collect(),
-            n_themes: themes.themes.len(),
-        })
-    }
-
-    /// Per-theme score: the max cosine over the theme's vectors.
-    pub fn scores(&self, v: &[f32]) -> Vec<f32> {
-        let mut s = vec![f32::MIN; self.n_themes];
-        for (i, e) in &self.vectors {
-            let c = cosine(v, e);
-            if c > s[*i] {
-                s[*i] = c;
-            }
-        }
-        s
-    }
-
-    /// The theme match of an item given the embeddings of its parts (e.g. its heading phrase
-    /// and its whole text): per-theme max-sim scores averaged over the parts.
-    pub fn classify(&self, parts: &[&[f32]]) -> ThemeMatch {
-        let mut s = vec![0f32; self.n_themes];
-        for v in parts {
-            for (acc, x) in s.iter_mut().zip(self.scores(v)) {
-                *acc += x / parts.len().max(1) as f32;
-            }
-        }
-        let mut idx: Vec<usize> = (0..s.len()).collect();
-        idx.sort_by(|a, b| s[*b].total_cmp(&s[*a]));
-        let best = idx.first().copied();
-        let b = best.map(|i| s[i]).unwrap_or(0.0);
-        let second = idx.get(1).map(|&i| s[i]).unwrap_or(0.0);
-        ThemeMatch {
-            theme: if b >= THEME_MIN_SCORE { best } else { None },
-            runner_up: idx.get(1).copied().filter(|_| second >= THEME_MIN_SCORE),
-            score: b,
-            margin: b - second,
-        }
-    }
-}
-
-/// How a shortcoming matched the themes file: the best theme (None: `other`), the runner-up
-/// when it also clears [`THEME_MIN_SCORE`], the best score and its margin over the runner-up.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ThemeMatch {
-    pub theme: Option<usize>,
-    pub runner_up: Option<usize>,
-    pub score: f32,
-    pub margin: f32,
-}
-
-impl ThemeMatch {
-    /// Two themes fit almost equally well: the encoder alone should not decide.
-    pub fn is_ambiguous(&self) -> bool {
-        self.theme.is_some() && self.runner_up.is_some() && self.margin < THEME_MARGIN
-    }
-}
-
-pub(crate) static ITEM_MARKER: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"^\s*(?:[一二三四五六七八九十]+是|[（(][一二三四五六七八九十0-9]+[）)]|[0-9]+[.．、]|[一二三四五六七八九十]+、|第[一二三四五六七八九十]+[，,、])")
-        .unwrap_or_else(|e| panic!("static regex: {e}"))
-});
-static INLINE_MARKER: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?:[一二三四五六七八九十]+是|[（(][0-9一二三四五六七八九十]+[）)]|\b[0-9][.．、])")
-        .unwrap_or_else(|e| panic!("static regex: {e}"))
-});
-static LEAD_IN: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?:存在|还有|面临|仍有)[^。；]{0,12}(?:问题|不足|薄弱环节|短板|差距|困难)[^，。；]{0,8}[：:。]?\s*$|(?:以下|如下)[^，。；]{0,10}[：:。]?\s*$|^[^，。；]{0,20}[：:]\s*$")
-        .unwrap_or_else(|e| panic!("static regex: {e}"))
-});
-
-/// A clause: exact source char span plus its normalised text.
-#[derive(Debug, Clone)]
-pub(crate) struct Clause {
-    pub start: usize,
-    pub end: usize,
-    pub text: String,
-    pub lead_in: bool,
-}
-
-fn trim_span(chars: &[char], mut s: usize, mut e: usize) -> (usize, usize) {
-    let junk = |c: char| c.is_whitespace() || "，,；;。：:、".contains(c);
-    while s < e && junk(chars[s]) {
-        s += 1;
-    }
-    while e > s && junk(chars[e - 1]) {
-        e -= 1;
-    }
-    (s, e)
-}
-
-/// Split a sentence's source span into problem clauses: at `；`, `。`, `：` and at inline
-/// item markers (一是/二是, (1)). A clause ended by a colon is a lead-in.
-pub(crate) fn clauses(doc_chars: &[char], s: &Sentence) -> Vec<Clause> {
-    let end = s.end.min(doc_chars.len());
-    let start = s.start.min(end);
-    let seg: String = doc_chars[start..end].iter().collect();
-    // inline marker positions (char offsets)
-    let mut marker_at = std::collections::BTreeSet::new();
-    for m in INLINE_MARKER.find_iter(&seg) {
-        let pos = start + seg[..m.start()].chars().count();
-        marker_at.insert(pos);
-    }
-    let mut s0 = start;
-    let mut i = start;
-    let mut out = Vec::new();
-    let push = |a: usize, b: usize, colon: bool, out: &mut Vec<Clause>| {
-        let (a, b) = trim_span(doc_chars, a, b);
-        if b > a {
-            let raw: String = doc_chars[a..b].iter().collect();
-            let text = NormalizedText::new(&raw).text.trim().to_string();
-            if !text.is_empty() {
-                out.push(Clause {
-                    start: a,
-                    end: b,
-                    text,
-                    lead_in: colon,
-                });
-            }
-        }
-    };
-    while i < end {
-        let c = doc_chars[i];
-        if marker_at.contains(&i) && i > s0 {
-            push(s0, i, false, &mut out);
-            s0 = i;
-        }
-        if matches!(c, '；' | ';' | '。' | '：' | ':') {
-            push(s0, i + 1, matches!(c, '：' | ':'), &mut out);
-            s0 = i + 1;
-        }
-        i += 1;
-    }
-    push(s0, end, false, &mut out);
-    for c in &mut out {
-        // A long sentence is a lead-in only when it concedes first ("虽然我乡……，但……仍存在若干
-        // 问题亟待解决。"): it introduces the problems and states none itself.
-        let concessive = ["虽然", "尽管", "虽"].iter().any(|w| c.text.starts_with(w));
-        if !c.lead_in && LEAD_IN.is_match(&c.text) && (c.text.chars().count() < 60 || concessive) {
-            c.lead_in = true;
-        }
-        // strip item markers from the text
-        let t = ITEM_MARKER.replace(&c.text, "").trim().to_string();
-        if !t.is_empty() {
-            c.text = t;
-        }
-    }
-    out
-}
-
 fn is_heading(s: &Sentence) -> bool {
     let t = s.text.trim();
     let n = t.chars().count();
     // "（一）健全制度体系，夯实法治建设根基": a numbered line without a full stop is a heading
     // even with a comma in it; its body paragraph belongs to the same item.
-    !t.contains('。') && ((!t.contains('，') && n <= 30) || (ITEM_MARKER.is_match(t) && n <= 40))
+    !t.contains('。') && ((!t.contains('，') && n <= 30) || (starts_with_item_marker(t) && n <= 40))
 }
 
 fn evidence(doc: &SourceDocument, start: usize, end: usize) -> Option<Evidence> {
@@ -270,7 +166,7 @@ fn evidence(doc: &SourceDocument, start: usize, end: usize) -> Option<Evidence> 
 
 /// Leading clause of a sentence, without item markers, at most ~50 chars (cut at a clause end).
 fn leading_clause(text: &str) -> String {
-    let t = ITEM_MARKER.replace(text.trim(), "").trim().to_string();
+    let t = strip_item_marker(text.trim()).to_string();
     let chars: Vec<char> = t.chars().collect();
     let mut cut = chars.len();
     for (i, c) in chars.iter().enumerate() {
@@ -306,7 +202,7 @@ fn achievement_items(structure: &ReportStructure) -> Vec<Vec<usize>> {
             last_para = usize::MAX;
             continue;
         }
-        let starts = ITEM_MARKER.is_match(&s.text) || s.paragraph != last_para;
+        let starts = starts_with_item_marker(&s.text) || s.paragraph != last_para;
         let heading = is_heading(s);
         if heading {
             // A heading starts a new item whose lead is the heading itself.
@@ -317,7 +213,7 @@ fn achievement_items(structure: &ReportStructure) -> Vec<Vec<usize>> {
                 Some(it)
                     if it.len() == 1
                         && is_heading(&structure.sentences[it[0]])
-                        && !ITEM_MARKER.is_match(&s.text) =>
+                        && !starts_with_item_marker(&s.text) =>
                 {
                     it.push(i)
                 }
@@ -349,7 +245,7 @@ fn summarise_achievements(
             .filter(|f| item.contains(&f.sentence))
             .collect();
         let lead_text = if is_heading(lead) && item.len() > 1 {
-            ITEM_MARKER.replace(lead.text.trim(), "").trim().to_string()
+            strip_item_marker(lead.text.trim()).to_string()
         } else {
             leading_clause(&lead.text)
         };
@@ -397,124 +293,347 @@ fn summarise_achievements(
     out
 }
 
-/// A problem or plan item: consecutive clauses under one item marker (一是, (一), 1.), or one
-/// sentence when its paragraph has no markers.
+/// One clause of a problem or plan point: its exact source span without the item marker,
+/// the discourse opener and the closing punctuation, and its normalised text.
 #[derive(Debug, Clone)]
-pub(crate) struct Item {
+pub(crate) struct Clause {
     pub start: usize,
     pub end: usize,
-    /// Normalised text of the lead clause (the item's heading phrase).
-    pub lead: String,
-    /// Normalised text of the whole item.
     pub text: String,
+    /// A heading line ("（一）执法办案还不够规范") rather than running text.
+    pub heading: bool,
+    /// A whole sentence that opens its point with an item marker ("（一）经费偏紧。").
+    pub headline: bool,
 }
 
-/// Items of sentences with a given role; lead-ins and headings dropped.
+/// A problem or plan point: the clauses of one item (a numbered item, an inline "一是……", a
+/// heading with the paragraph under it, an unnumbered paragraph) that have the role.
+#[derive(Debug, Clone)]
+pub(crate) struct Item {
+    pub clauses: Vec<Clause>,
+}
+
+impl Item {
+    /// Normalised text of the whole point.
+    pub fn text(&self) -> String {
+        self.clauses
+            .iter()
+            .map(|c| c.text.as_str())
+            .collect::<Vec<_>>()
+            .join("，")
+    }
+}
+
+/// The part of a clause that states its content: without the item marker, a leading
+/// concession or connective ("但说实话，", "此外，", "但对照群众期盼，我们也清醒地看到，") and
+/// closing punctuation. Returns the char offset of that part in `text` and its length.
+fn content_span(text: &str) -> (usize, usize) {
+    let chars: Vec<char> = text.chars().collect();
+    let mut s = text.chars().count() - strip_item_marker(text).chars().count();
+    loop {
+        let rest: String = chars[s..].iter().collect();
+        match lead_phrase_len(&rest) {
+            Some(n) if n > 0 && s + n < chars.len() => s += n,
+            _ => break,
+        }
+    }
+    let junk = |c: char| c.is_whitespace() || "，,；;。：:、".contains(c);
+    while s < chars.len() && junk(chars[s]) {
+        s += 1;
+    }
+    let mut e = chars.len();
+    while e > s && junk(chars[e - 1]) {
+        e -= 1;
+    }
+    // "针对X的问题，": the problem is X.
+    let rest: String = chars[s..e].iter().collect();
+    if let Some(x) = TARGETED_PROBLEM.captures(&rest).and_then(|c| c.get(1)) {
+        s += rest[..x.start()].chars().count();
+        e = s + x.as_str().chars().count();
+    }
+    (s, e.saturating_sub(s))
+}
+
+/// The clauses `include` selects (by index and sentence), grouped into points, in report order.
 pub(crate) fn role_items(
     doc: &SourceDocument,
     structure: &ReportStructure,
-    role: Role,
+    include: impl Fn(usize, &Sentence) -> bool,
 ) -> Vec<Item> {
-    let chars: Vec<char> = doc.text.chars().collect();
-    // (paragraph, clause, starts with a marker)
-    let mut cls: Vec<(usize, Clause, bool)> = Vec::new();
-    for s in structure.with_role(role) {
-        if is_heading(s) {
+    let mut items: Vec<(usize, Item)> = Vec::new();
+    for (_, s) in structure
+        .sentences
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| include(*i, s))
+    {
+        let (off, len) = content_span(&s.text);
+        if len < 4 {
             continue;
         }
-        for c in clauses(&chars, s) {
-            if c.lead_in || c.text.chars().count() < 6 {
-                continue;
-            }
-            let raw: String = chars[c.start..c.end].iter().collect();
-            let marked = ITEM_MARKER.is_match(&NormalizedText::new(&raw).text);
-            cls.push((s.paragraph, c, marked));
+        // Normalisation maps chars one to one unless it removed an artefact inside the
+        // clause; only then the source span is kept whole.
+        let one_to_one = s.end - s.start == s.text.chars().count();
+        let (start, end) = if one_to_one {
+            (s.start + off, s.start + off + len)
+        } else {
+            (s.start, s.end)
+        };
+        if doc.slice(start, end).is_none() {
+            continue;
         }
-    }
-    let marked_paras: std::collections::BTreeSet<usize> = cls
-        .iter()
-        .filter(|(_, _, m)| *m)
-        .map(|(p, _, _)| *p)
-        .collect();
-    let mut items: Vec<Item> = Vec::new();
-    let mut prev_para = usize::MAX;
-    let mut prev_sentence_end = usize::MAX;
-    for (p, c, marked) in cls {
-        let join = p == prev_para
-            && if marked_paras.contains(&p) {
-                !marked
-            } else {
-                // No markers: one item per sentence (clauses of one sentence are adjacent).
-                !doc.slice(prev_sentence_end.min(c.start), c.start)
-                    .map(|gap| gap.contains('。'))
-                    .unwrap_or(true)
-            };
+        let text: String = s.text.chars().skip(off).take(len).collect();
+        let t = s.text.trim_end();
+        let clause = Clause {
+            start,
+            end,
+            text,
+            heading: s.heading,
+            headline: starts_with_item_marker(&s.text) && (t.ends_with('。') || t.ends_with('.')),
+        };
         match items.last_mut() {
-            Some(it) if join => {
-                it.end = c.end;
-                it.text.push('，');
-                it.text.push_str(&c.text);
-            }
-            _ => items.push(Item {
-                start: c.start,
-                end: c.end,
-                lead: c.text.clone(),
-                text: c.text.clone(),
-            }),
+            Some((item, it)) if *item == s.item => it.clauses.push(clause),
+            _ => items.push((
+                s.item,
+                Item {
+                    clauses: vec![clause],
+                },
+            )),
         }
-        prev_para = p;
-        prev_sentence_end = c.end;
     }
-    items
+    items.into_iter().map(|(_, it)| it).collect()
 }
 
 /// Shortcomings of a report with their theme matches (same order, same length).
+///
+/// One shortcoming per problem: each clause of a point is named on its own, and neighbouring
+/// clauses with the same theme stay one shortcoming (one problem said in two clauses), while a
+/// point holding two problems ("……不足；另一方面……滞后") gives two. A point led by a problem
+/// heading is one problem: the paragraph under the heading explains it.
 pub fn summarise_shortcomings(
     doc: &SourceDocument,
     structure: &ReportStructure,
-    themes: &ThemeSet,
-    index: &ThemeIndex,
-    encoder: &Encoder,
+    ctx: &Summariser,
 ) -> Result<(Vec<Shortcoming>, Vec<ThemeMatch>)> {
-    let cl = role_items(doc, structure, Role::Shortcomings);
-    if cl.is_empty() {
+    let (themes, classifier, encoder) = (ctx.themes, ctx.theme_classifier, ctx.encoder);
+    let accepted = detected_problems(structure, ctx)?;
+    let items = role_items(doc, structure, |i, s| {
+        s.role == Role::Shortcomings || accepted.contains(&i)
+    });
+    if items.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let texts: Vec<&str> = cl
-        .iter()
-        .flat_map(|c| [c.lead.as_str(), c.text.as_str()])
-        .collect();
-    let embs = encoder.embed(&texts, EmbedKind::Query)?;
-    let mut out = Vec::new();
-    let mut scores = Vec::new();
-    for (c, v) in cl.iter().zip(embs.chunks(2)) {
-        let parts: Vec<&[f32]> = v.iter().map(Vec::as_slice).collect();
-        let m = index.classify(&parts);
-        let theme = m
-            .theme
+    // Texts to embed: every clause, plus the whole point for points led by a heading.
+    let mut texts: Vec<String> = Vec::new();
+    for it in &items {
+        texts.extend(it.clauses.iter().map(|c| c.text.clone()));
+        texts.push(it.text());
+    }
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let embs = encoder.embed(&refs, EmbedKind::Query)?;
+    let theme_id = |m: &ThemeMatch| {
+        m.theme
             .and_then(|i| themes.themes.get(i))
             .map(|t| t.id.clone())
-            .unwrap_or_else(|| OTHER_THEME.to_string());
-        let Some(ev) = evidence(doc, c.start, c.end) else {
-            continue;
-        };
-        out.push(Shortcoming {
-            text: leading_clause(&c.lead),
-            theme,
-            evidence: vec![ev],
-        });
-        scores.push(m);
+            .unwrap_or_else(|| OTHER_THEME.to_string())
+    };
+    let mut out = Vec::new();
+    let mut matches = Vec::new();
+    let mut next = 0;
+    for it in &items {
+        let clause_matches: Vec<ThemeMatch> = it
+            .clauses
+            .iter()
+            .enumerate()
+            .map(|(k, c)| classifier.classify(&embs[next + k], &c.text))
+            .collect();
+        let whole = classifier.classify(
+            &embs[next + it.clauses.len()],
+            &texts[next + it.clauses.len()],
+        );
+        let next_start = next;
+        next += it.clauses.len() + 1;
+        // Runs of clauses that are one problem: (first clause, last clause, match).
+        let mut runs: Vec<(usize, usize, ThemeMatch)> = Vec::new();
+        if is_headline(&it.clauses) {
+            runs.push((0, it.clauses.len() - 1, whole));
+        } else {
+            for (k, m) in clause_matches.iter().enumerate() {
+                let same_problem = runs.last().is_some_and(|r| {
+                    r.2.theme == m.theme
+                        || plausible(
+                            classifier,
+                            &embs[next_start + k],
+                            &texts[next_start + k],
+                            r.2.theme,
+                        )
+                        || plausible(
+                            classifier,
+                            &embs[next_start + r.0],
+                            &texts[next_start + r.0],
+                            m.theme,
+                        )
+                });
+                match runs.last_mut() {
+                    Some(r) if same_problem => {
+                        r.1 = k;
+                        if m.score > r.2.score {
+                            r.2 = *m;
+                        }
+                    }
+                    _ => runs.push((k, k, *m)),
+                }
+            }
+        }
+        for (a, b, m) in runs {
+            let evidence: Vec<Evidence> = it.clauses[a..=b]
+                .iter()
+                .filter_map(|c| {
+                    let (a, b) = core_range(&c.text)
+                        .filter(|_| c.end - c.start == c.text.chars().count())
+                        .map_or((c.start, c.end), |(a, b)| (c.start + a, c.start + b));
+                    evidence(doc, a, b)
+                })
+                .collect();
+            if evidence.is_empty() {
+                continue;
+            }
+            out.push(Shortcoming {
+                text: leading_clause(&it.clauses[a].text),
+                theme: theme_id(&m),
+                evidence,
+            });
+            matches.push(m);
+        }
     }
-    Ok((out, scores))
+    Ok((out, matches))
+}
+
+/// A point led by a problem headline ("（一）普法宣传覆盖不够全面。" or a heading line) with
+/// sentences that explain it: one problem, named from the whole point.
+fn is_headline(clauses: &[Clause]) -> bool {
+    let Some(first) = clauses.first() else {
+        return false;
+    };
+    first.heading || (clauses.len() > 1 && first.headline && first.text.chars().count() <= 30)
+}
+
+/// Whether a clause could belong to a theme: probability of at least
+/// [`SAME_PROBLEM_PROBABILITY`] (`other` when `theme` is None).
+fn plausible(classifier: &ThemeClassifier, v: &[f32], text: &str, theme: Option<usize>) -> bool {
+    let p = classifier.probabilities(v, text);
+    let i = theme.unwrap_or(p.len() - 1);
+    p.get(i).is_some_and(|&x| x >= SAME_PROBLEM_PROBABILITY)
+}
+
+/// A neighbouring clause this likely to be of the same theme continues the same problem.
+const SAME_PROBLEM_PROBABILITY: f32 = 0.2;
+/// Evidence longer than this is cut to its core: the quote that states a problem, not the
+/// context before it or the explanation after it.
+const MAX_EVIDENCE_CHARS: usize = 80;
+
+/// Leading context of a problem clause: a cause ("受地理条件限制，", "由于人手少，").
+static CAUSE_PART: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"^(受|由于|因为|因|加之|鉴于)|(影响|限制|制约)$")
+        .unwrap_or_else(|e| panic!("static regex: {e}"))
+});
+/// "……，导致……": what follows is the problem, what precedes it its cause.
+static CONSEQUENCE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"[，,](导致|致使|造成|以致|使得|从而)")
+        .unwrap_or_else(|e| panic!("static regex: {e}"))
+});
+
+/// The core of a problem clause, as a char range of it (None: the whole clause):
+/// - "由于……，导致X": X (but "……流于形式，导致X" is a problem and its effect: whole);
+/// - a long clause: its comma-separated parts up to [`MAX_EVIDENCE_CHARS`], leading cause
+///   parts ("受地理条件限制，") skipped.
+fn core_range(text: &str) -> Option<(usize, usize)> {
+    let chars: Vec<char> = text.chars().collect();
+    let starts_with_cause = CAUSE_PART.is_match(text);
+    if let Some(m) = CONSEQUENCE.find(text).filter(|_| starts_with_cause) {
+        let start = text[..m.end()].chars().count();
+        if chars.len() - start >= 8 {
+            return Some((start, chars.len()));
+        }
+    }
+    if chars.len() <= MAX_EVIDENCE_CHARS {
+        return None;
+    }
+    // Comma-separated parts as char ranges (the comma belongs to neither).
+    let mut parts = Vec::new();
+    let mut s = 0;
+    for (i, c) in chars.iter().enumerate() {
+        if matches!(c, '，' | ',') {
+            parts.push((s, i));
+            s = i + 1;
+        }
+    }
+    parts.push((s, chars.len()));
+    let part_text = |&(a, b): &(usize, usize)| chars[a..b].iter().collect::<String>();
+    let first = parts
+        .iter()
+        .position(|p| !CAUSE_PART.is_match(&part_text(p)))
+        .unwrap_or(0);
+    let start = parts[first].0;
+    let mut end = parts[first].1;
+    for p in &parts[first + 1..] {
+        if p.1 - start > MAX_EVIDENCE_CHARS {
+            break;
+        }
+        end = p.1;
+    }
+    Some((start, end))
+}
+
+/// Indices of the candidate clauses (outside a problems section, undecided by the rules) that
+/// the problem detector judges to state a problem.
+fn detected_problems(
+    structure: &ReportStructure,
+    ctx: &Summariser,
+) -> Result<std::collections::BTreeSet<usize>> {
+    let candidates: Vec<(usize, &str)> = structure
+        .sentences
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.problem_candidate && s.role != Role::Shortcomings)
+        .map(|(i, s)| (i, s.text.as_str()))
+        .collect();
+    if candidates.is_empty() {
+        return Ok(Default::default());
+    }
+    let texts: Vec<&str> = candidates.iter().map(|(_, t)| *t).collect();
+    let embs = ctx.encoder.embed(&texts, EmbedKind::Query)?;
+    Ok(candidates
+        .iter()
+        .zip(&embs)
+        .filter(|((_, t), v)| {
+            ctx.problem_detector.probability(v, t) >= problem_detector::PROBLEM_PROBABILITY
+        })
+        .map(|((i, _), _)| *i)
+        .collect())
 }
 
 fn summarise_plans(doc: &SourceDocument, structure: &ReportStructure) -> Vec<Plan> {
-    role_items(doc, structure, Role::Plans)
+    role_items(doc, structure, |_, s| s.role == Role::Plans)
         .into_iter()
         .filter_map(|it| {
-            evidence(doc, it.start, it.end).map(|ev| Plan {
-                text: leading_clause(&it.lead),
-                evidence: vec![ev],
+            let first = it.clauses.first()?;
+            let last = it.clauses.last()?;
+            // One quote for the point when its clauses are one stretch of one paragraph.
+            let span = doc
+                .slice(first.start, last.end)
+                .filter(|q| !q.contains('\n'));
+            let evidence: Vec<Evidence> = match span {
+                Some(_) => evidence(doc, first.start, last.end).into_iter().collect(),
+                None => it
+                    .clauses
+                    .iter()
+                    .filter_map(|c| evidence(doc, c.start, c.end))
+                    .collect(),
+            };
+            (!evidence.is_empty()).then(|| Plan {
+                text: leading_clause(&first.text),
+                evidence,
             })
         })
         .collect()
@@ -613,20 +732,16 @@ pub struct FastSummary {
 }
 
 /// Fast mode, encoder only; a pure function of its inputs.
-#[allow(clippy::too_many_arguments)]
 pub fn summarise_fast(
     id: &str,
     doc: &SourceDocument,
     structure: &ReportStructure,
-    themes: &ThemeSet,
-    index: &ThemeIndex,
-    encoder: &Encoder,
-    prompts: &Prompts,
+    ctx: &Summariser,
 ) -> Result<FastSummary> {
+    let (themes, prompts) = (ctx.themes, ctx.prompts);
     let mut warnings = structure.warnings.clone();
     let achievements = summarise_achievements(doc, structure, &mut warnings);
-    let (shortcomings, theme_matches) =
-        summarise_shortcomings(doc, structure, themes, index, encoder)?;
+    let (shortcomings, theme_matches) = summarise_shortcomings(doc, structure, ctx)?;
     let plans = summarise_plans(doc, structure);
     let summary = compose_fast_summary(
         prompts,

@@ -1,0 +1,139 @@
+//! Chinese report-text knowledge shared by the structure parser, the summaries and the
+//! grounding checks: item markers ("一是", "（二）", "3.", "问题一：") and the discourse
+//! openers that start a new point ("此外，", "例如，"). One home, so the parser that cuts a
+//! report into points and the summariser that strips their markers agree.
+
+use once_cell::sync::Lazy;
+use regex::Regex;
+
+/// Chinese numerals used in list markers (一 … 十, and 十一 … 九十九 as runs).
+pub const CN_NUMERALS: &str = "一二三四五六七八九十";
+
+fn re(p: &str) -> Regex {
+    Regex::new(p).expect("constant text pattern is valid")
+}
+
+/// A marker that opens a point at the start of a clause: 一是 / 其一， / （一） (1) / 1. 1、 /
+/// 一、 / 第一， 第一件， / 问题一： / 整改措施一： / —— / 【…】.
+static ITEM_MARKER: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"^\s*(?:[一二三四五六七八九十]{1,3}是[，,：:]?|其[一二三四五六七八九十]{1,2}[，,、是：:]|[（(]\s*[一二三四五六七八九十0-9]{1,3}\s*[）)][、，,.．：:]?|[0-9]{1,2}\s*[.．、](?:[^0-9]|$)|[一二三四五六七八九十]{1,3}\s*[、.．]|第[一二三四五六七八九十]{1,3}(?:件|条|点|个方面|方面|项)?[，,、：:是]|(?:存在的?)?问题[一二三四五六七八九十0-9]{1,3}[：:，,、.．]|(?:整改|改进)?(?:措施|举措)[一二三四五六七八九十0-9]{1,3}[：:，,、.．]|——+|[-—]\s|【[^】]{1,24}】)",
+    )
+});
+
+/// Words that open a new point inside a running paragraph ("此外，还存在……", "例如，……").
+static DISCOURSE_OPENER: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"^\s*(?:此外|另外|同时|再者|其次|首先|最后|还有就是|还有|例如|比如|再比如|再如|譬如|另一方面)[，,：:]?",
+    )
+});
+
+/// Words that state something is lacking or wrong ("不足", "偏少", "流于形式", "没人把关").
+pub static PROBLEM_CUE: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"不足|不够|不高|不多|不大|不好|不太|不会|不愿|不熟|不懂|不了解|不清|偏少|偏低|偏弱|偏大|偏紧|偏慢|较慢|短缺|不到位|不明显|滞后|薄弱|欠缺|流于形式|有待|尚未|尚显|尚不|仍存在|仍然存在|还存在|存在.{0,20}(问题|现象|情况|隐患|差距|盲区|风险)|缺乏|缺少|缺失|不强|不畅|不严|不规范|不完善|不健全|不全|不及时|不顺畅|难以|困难|差距|淡薄|有限|紧张|制约|短板|较少|很少|不深|不力|单一|不均衡|不平衡|冷热不均|盲区|走过场|重形式|轻实效|不紧密|推诿|较多|积压|未能|没有(经过|形成|建立|落实|开展|报|交|做|按|及时|真正)|没人|没钱|没什么|拿不出|跟不上|听不到|赶不上|用不上|难得|很难|老套|凭感觉|凭经验|凭老经验|挂名|空着|拖|不出面|有意见|意见较大",
+    )
+});
+/// A plan clause that names the problem it answers: "针对部分群众遇事不找法的问题，" — the
+/// problem is group 1.
+pub static TARGETED_PROBLEM: Lazy<Regex> =
+    Lazy::new(|| re(r"^针对([^。；]{6,90}?)(?:的)?(?:问题|情况|现象|短板|不足|状况)[，,：:]?$"));
+
+/// A leading connective or concession that frames a point without stating it: "此外，",
+/// "但说实话，", "从实际情况看，", "但对照群众期盼，我们也清醒地看到，".
+static LEAD_PHRASE: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"^\s*(?:(?:但是?|不过|然而|可是|只是|同时|此外|另外|再者|其次|首先|最后|还有就是|例如|比如|再比如|再如|譬如|说实话|说实在的|老实说|坦率地(?:说|讲)|实事求是地(?:说|讲)|客观地(?:说|讲)|但说实话|从实际(?:情况)?(?:看|来看)|总的(?:来)?看|总的来说)[，,：:]|[^。；]{0,30}?(?:清醒|清楚)地?(?:看到|认识到)[，,：:]?)",
+    )
+});
+
+/// Char length of a framing phrase at the start of `s` (see [`LEAD_PHRASE`]).
+pub fn lead_phrase_len(s: &str) -> Option<usize> {
+    LEAD_PHRASE.find(s).map(|m| m.as_str().chars().count())
+}
+
+/// Char length of an item marker at the start of `s`, if any (the char after a "3." that
+/// is part of the point is not counted).
+pub fn item_marker_len(s: &str) -> Option<usize> {
+    let m = ITEM_MARKER.find(s)?;
+    let mut t = m.as_str();
+    if let Some(c) = t.chars().last() {
+        // "3.规范执法": the pattern consumed the first char of the point.
+        if t.trim_start()
+            .chars()
+            .next()
+            .is_some_and(|d| d.is_ascii_digit())
+            && !".．、".contains(c)
+        {
+            t = &t[..t.len() - c.len_utf8()];
+        }
+    }
+    Some(t.chars().count()).filter(|&n| n > 0)
+}
+
+/// Char length of a discourse opener ("此外，") at the start of `s`.
+pub fn discourse_opener_len(s: &str) -> Option<usize> {
+    DISCOURSE_OPENER.find(s).map(|m| m.as_str().chars().count())
+}
+
+/// `s` without a leading item marker.
+pub fn strip_item_marker(s: &str) -> &str {
+    match item_marker_len(s) {
+        Some(n) => {
+            let b = s.char_indices().nth(n).map_or(s.len(), |(b, _)| b);
+            s[b..].trim_start()
+        }
+        None => s,
+    }
+}
+
+/// Whether a clause starts with an item marker.
+pub fn starts_with_item_marker(s: &str) -> bool {
+    item_marker_len(s).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_of_every_style_are_recognised_and_stripped() {
+        for (s, rest) in [
+            ("一是普法覆盖不均衡", "普法覆盖不均衡"),
+            ("（二）执法力量薄弱", "执法力量薄弱"),
+            ("(3)经费不足", "经费不足"),
+            ("3.规范执法", "规范执法"),
+            ("12、加强调解", "加强调解"),
+            ("四、下一步工作打算", "下一步工作打算"),
+            ("第一件，抓班子带队伍", "抓班子带队伍"),
+            ("问题二：不少老人碰到事", "不少老人碰到事"),
+            ("整改措施一：制定计划", "制定计划"),
+            ("其一，宣传不深入", "宣传不深入"),
+            ("——普法宣传亮点纷呈", "普法宣传亮点纷呈"),
+            ("【问题与整改】", ""),
+        ] {
+            assert_eq!(strip_item_marker(s), rest, "{s}");
+        }
+    }
+
+    #[test]
+    fn numbers_and_plain_text_are_not_markers() {
+        for s in [
+            "2024年，我镇",
+            "3.5万元经费",
+            "一年来，我们",
+            "问题较多",
+            "普法宣传",
+        ] {
+            assert!(!starts_with_item_marker(s), "{s}");
+        }
+        assert_eq!(discourse_opener_len("此外，还存在经费不足"), Some(3));
+        assert_eq!(discourse_opener_len("普法经费不足"), None);
+        assert_eq!(lead_phrase_len("但说实话，有的村干部"), Some(5));
+        assert_eq!(
+            lead_phrase_len("但对照群众期盼，我们也清醒地看到，乡里的文件"),
+            Some(17)
+        );
+        assert_eq!(lead_phrase_len("普法经费不足，资料短缺"), None);
+    }
+}
