@@ -101,7 +101,7 @@ static RESPONSIBILITY_SENTENCE: Lazy<Regex> = Lazy::new(|| {
 /// A line opened by a section label: "原因分析：……", "问题一：……", "整改措施一：……".
 static LABEL: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"^(原因分析|原因|问题原因|存在原因|主要原因|存在(的)?(主要)?问题|主要问题|问题与不足|问题和不足|不足之处|短板弱项|(?:存在的?)?问题{CN}|整改措施{CN}?|整改举措{CN}?|改进措施{CN}?|下一步(工作)?(打算|计划|措施|举措)?|下步打算|明年(工作)?(打算|计划)|今后(工作)?打算|(19|20)\d\d年(工作)?(打算|计划|思路))\s*[：:]"
+        r"^(原因分析|原因|问题原因|存在原因|主要原因|存在(的)?(主要)?问题|主要问题|问题|不足|问题与不足|问题和不足|不足之处|短板弱项|(?:存在的?)?问题{CN}|整改措施{CN}?|整改举措{CN}?|改进措施{CN}?|措施|对策|整改|下一步(工作)?(打算|计划|措施|举措)?|下步打算|明年(工作)?(打算|计划)|今后(工作)?打算|(19|20)\d\d年(工作)?(打算|计划|思路))\s*[：:]"
     ))
 });
 
@@ -123,8 +123,11 @@ static REPORT_FOLLOWS: Lazy<Regex> = Lazy::new(|| re(r"^现将.{0,16}(报告|汇
 static INLINE_PLAN: Lazy<Regex> =
     Lazy::new(|| re(r"[，；](下一步|下步|今后|为此|对此|针对(此|这|上述))"));
 /// "针对……的问题，" at the start of a plan: the problem it answers ends at that comma.
-static TARGET_END: Lazy<Regex> =
-    Lazy::new(|| re(r"^针对[^。；]{6,90}?(的)?(问题|情况|现象|短板|不足|状况)[，,]"));
+static TARGET_END: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"^((下一步|今后|明年|为此|对此)[，,]?)?针对[^。；]{6,90}?(的)?(问题|情况|现象|短板|不足|状况)[，,]",
+    )
+});
 /// Clause boundaries inside a praise sentence where a concession starts ("……，但……不够"):
 /// the concession becomes a clause of its own, for the self-criticism rules and the problem
 /// detector to judge.
@@ -150,7 +153,7 @@ static CAUSE_START: Lazy<Regex> = Lazy::new(|| {
 /// A concession that names no concrete problem ("还存在一些不足", "离上级要求还有不小差距").
 static GENERIC_CONCESSION: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(还|仍|也|仍然|依然)?(存在|有)(着)?(一些|一定|若干|不少|诸多|几个|以下|较大|不小|明显|许多)?([^，。；]{0,8}的)?(差距|不足|问题|短板|弱项|薄弱环节|困难|挑战)(和|与|、|及)?(不足|问题|短板|差距|困难|挑战)?|差距|不足之处|短板|弱项|停留在面上|亟待解决|需要(正视|改进)|(有的|有些)(还|是)(比较|较为)?(突出|老问题)|(以下|如下)[^，。；]{0,10}(问题|不足|方面)|(问题|不足)(比较|较为|十分|更为)?突出",
+        r"(还|仍|也|仍然|依然)?(存在|有)(着)?(一些|一定|若干|不少|诸多|几个|以下|较大|不小|明显|许多)?([^，。；]{0,8}的)?(差距|不足|问题|短板|弱项|薄弱环节|困难|挑战)(和|与|、|及)?(不足|问题|短板|差距|困难|挑战)?|差距|不足之处|短板|弱项|停留在面上|亟待解决|需要(正视|改进)|(有的|有些)(还|是)(比较|较为)?(突出|老问题)|(以下|如下)[^，。；]{0,10}(问题|不足|方面)|(问题|不足)(比较|较为|十分|更为)?突出|薄弱环节|(工作|亮点|特色|整体|总体|各项工作)[^，。；]{0,4}(还|仍)?(不够|有待)[^，。；]{0,4}(平衡|突出|均衡|提升|提高|加强)|(离|与)[^，。；]{0,20}(还有|仍有|存在)[^，。；]{0,6}(距离|差距)|工作[^，。；]{0,8}(还需|仍需|有待)(进一步)?(提高|提升|加强|完善)",
     )
 });
 /// Words that begin a concession or self-criticism inside praise.
@@ -187,8 +190,17 @@ static DATE_LINE: Lazy<Regex> = Lazy::new(|| {
     re(r"^(19|20)\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$|^(19|20)\d\d[-./]\d{1,2}[-./]\d{1,2}$")
 });
 
+/// "三，下一步工作计划": a short line numbered with a comma (a badly converted "三、").
+static H1_COMMA: Lazy<Regex> = Lazy::new(|| re(&format!(r"^{CN}\s*[，,]\s*")));
+
 /// Heading level of a line, if it is one, and the char length of its marker.
 fn heading_level(line: &str) -> Option<(u8, usize)> {
+    if let Some(m) = H1_COMMA.find(line) {
+        let title = &line[m.end()..];
+        if line.chars().count() <= 24 && !title.contains(['，', '。', '；']) {
+            return Some((L_H1, m.as_str().chars().count()));
+        }
+    }
     for (lvl, r) in [(L_H1, &*H1), (L_H2, &*H2), (L_H3, &*H3), (L_H4, &*H4)] {
         if let Some(m) = r.find(line) {
             let s = m.as_str();
@@ -247,10 +259,11 @@ fn classify_title(title: &str) -> Option<Kind> {
 
 /// The kind of a line-start label ("问题一：" → problems, "整改措施一：" → plans).
 fn label_kind(label: &str) -> Option<Kind> {
-    if label.starts_with("问题") || label.starts_with("存在") {
+    if label.starts_with("问题") || label.starts_with("存在") || label == "不足" {
         return Some(Kind::Problems);
     }
-    if label.contains("措施") || label.contains("举措") {
+    if label.contains("措施") || label.contains("举措") || label == "对策" || label == "整改"
+    {
         return Some(Kind::Plans);
     }
     classify_title(label)
@@ -445,11 +458,25 @@ static CANDIDATE_NET: Lazy<Regex> = Lazy::new(|| {
     )
 });
 
+/// "存在问题：……" inside a line ("普法宣传：……；存在问题：形式单一"): what follows is a problem,
+/// unless it is "无".
+static INLINE_PROBLEM_LABEL: Lazy<Regex> =
+    Lazy::new(|| re(r"^(存在(的)?(主要)?问题|问题|不足|短板)[：:]\s*(.*)$"));
+
+/// Problems of an earlier year recalled as context ("去年报告中曾列出……等问题"): not this
+/// year's problems.
+static PAST_PROBLEM: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"曾(经)?(列出|指出|提出|存在|反映)|(去年|上年|上一年|往年|前些年)[^。；]{0,20}(问题|不足|短板)|(19|20)\d\d年度?[^。；]{0,16}(报告|考核)中",
+    )
+});
+
 /// A clause outside a problems section that the rules did not call a problem but might be
 /// one ("全年只收到线上申请14件，居民有事还是直接跑到调解室"): the summariser's problem
 /// detector decides. Praise that names what it fixed, plans and transitions are not.
 fn is_problem_candidate(body: &str) -> bool {
     body.chars().count() >= 8
+        && !PAST_PROBLEM.is_match(body)
         && CANDIDATE_NET.is_match(body)
         && !FIXED.is_match(body)
         && !is_transition(body)
@@ -460,7 +487,11 @@ fn is_problem_candidate(body: &str) -> bool {
 
 /// A clause in praise or plans that criticises the township's own work.
 fn is_self_criticism(body: &str) -> bool {
-    if !PROBLEM_CUE.is_match(body) || FIXED.is_match(body) || is_transition(body) {
+    if !PROBLEM_CUE.is_match(body)
+        || FIXED.is_match(body)
+        || PAST_PROBLEM.is_match(body)
+        || is_transition(body)
+    {
         return false;
     }
     let plan = PLAN_OPENER.is_match(body) || PLAN_CUE.is_match(body);
@@ -625,13 +656,21 @@ pub fn sentences(chars: &[char], lines: &[(usize, usize)], title_lines: usize) -
         let clauses = split_clauses(chars, ls, le, problem_like, praise_like && !st.problem_mode);
         st.plan_in_item = false;
         st.cause_in_item = false;
+        let mut sentence_start = true;
         for (k, &(a, b)) in clauses.iter().enumerate() {
             let t = text_of(chars, a, b);
             if k > 0 && starts_item(&t) {
                 item += 1;
                 st.plan_in_item = false;
                 st.cause_in_item = false;
+            } else if sentence_start && states_new_problem(body_of(&t)) {
+                // "……。究其原因，……。下一步，……。抖音号上的内容多是转发……": a new sentence that
+                // states a problem ends the cause or remedy before it.
+                st.plan_in_item = false;
+                st.cause_in_item = false;
+                st.plan_mode = false;
             }
+            sentence_start = t.trim_end().ends_with(['。', '！', '？', '!', '?']);
             // The section a lead-in opens is a frame below the current one.
             let kind_now = stack.last().map_or(section_kind, |f| f.kind);
             let (role, opens) = decide(kind_now, &t, &mut st);
@@ -694,6 +733,21 @@ fn lead_in_kind(body: &str) -> Option<Kind> {
 /// the clause opens, if it is a lead-in.
 fn decide(k: Kind, t: &str, st: &mut State) -> (Role, Option<Kind>) {
     let body = body_of(t);
+    if let Some(c) = INLINE_PROBLEM_LABEL.captures(body) {
+        let rest = c
+            .get(4)
+            .map_or("", |m| m.as_str())
+            .trim_end_matches(['。', '；', ';']);
+        let none = rest.is_empty() || ["无", "没有", "暂无", "无明显问题"].contains(&rest);
+        return (
+            if none {
+                Role::Other
+            } else {
+                Role::Shortcomings
+            },
+            None,
+        );
+    }
     match k {
         Kind::Causes => {
             if let Some(kind @ (Kind::Plans | Kind::Problems)) = lead_in_kind(body) {
@@ -754,6 +808,16 @@ fn decide(k: Kind, t: &str, st: &mut State) -> (Role, Option<Kind>) {
             (kind_role(k), None)
         }
     }
+}
+
+/// A sentence that states a problem of its own: not a remedy, a cause or a transition.
+fn states_new_problem(body: &str) -> bool {
+    PROBLEM_CUE.is_match(body)
+        && !PLAN_OPENER.is_match(body)
+        && !PLAN_CUE.is_match(body)
+        && !CAUSE_START.is_match(body)
+        && !TARGET_END.is_match(body)
+        && !is_transition(body)
 }
 
 /// A clause of a problems passage opened outside a problems section.

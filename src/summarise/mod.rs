@@ -304,6 +304,8 @@ pub(crate) struct Clause {
     pub heading: bool,
     /// A whole sentence that opens its point with an item marker ("（一）经费偏紧。").
     pub headline: bool,
+    /// The second half of a clause that states two problems (see `split_two_problem_clauses`).
+    pub split_off: bool,
 }
 
 /// A problem or plan point: the clauses of one item (a numbered item, an inline "一是……", a
@@ -390,6 +392,7 @@ pub(crate) fn role_items(
             text,
             heading: s.heading,
             headline: starts_with_item_marker(&s.text) && (t.ends_with('。') || t.ends_with('.')),
+            split_off: false,
         };
         match items.last_mut() {
             Some((item, it)) if *item == s.item => it.clauses.push(clause),
@@ -420,6 +423,7 @@ pub fn summarise_shortcomings(
     let items = role_items(doc, structure, |i, s| {
         s.role == Role::Shortcomings || accepted.contains(&i)
     });
+    let items = split_two_problem_clauses(items, ctx)?;
     if items.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
@@ -453,6 +457,20 @@ pub fn summarise_shortcomings(
         );
         let next_start = next;
         next += it.clauses.len() + 1;
+        // A clause likely enough to be of the other's theme continues the same problem.
+        let plausible_either = |r: &(usize, usize, ThemeMatch), k: usize| {
+            plausible(
+                classifier,
+                &embs[next_start + k],
+                &texts[next_start + k],
+                r.2.theme,
+            ) || plausible(
+                classifier,
+                &embs[next_start + r.0],
+                &texts[next_start + r.0],
+                clause_matches[k].theme,
+            )
+        };
         // Runs of clauses that are one problem: (first clause, last clause, match).
         let mut runs: Vec<(usize, usize, ThemeMatch)> = Vec::new();
         if is_headline(&it.clauses) {
@@ -460,19 +478,7 @@ pub fn summarise_shortcomings(
         } else {
             for (k, m) in clause_matches.iter().enumerate() {
                 let same_problem = runs.last().is_some_and(|r| {
-                    r.2.theme == m.theme
-                        || plausible(
-                            classifier,
-                            &embs[next_start + k],
-                            &texts[next_start + k],
-                            r.2.theme,
-                        )
-                        || plausible(
-                            classifier,
-                            &embs[next_start + r.0],
-                            &texts[next_start + r.0],
-                            m.theme,
-                        )
+                    r.2.theme == m.theme || (!it.clauses[k].split_off && plausible_either(r, k))
                 });
                 match runs.last_mut() {
                     Some(r) if same_problem => {
@@ -583,6 +589,94 @@ fn core_range(text: &str) -> Option<(usize, usize)> {
         end = p.1;
     }
     Some((start, end))
+}
+
+/// A clause at least this long may state two problems joined by a comma.
+const MIN_TWO_PROBLEM_CHARS: usize = 30;
+/// Each half of a clause cut in two must be at least this long...
+const MIN_HALF_CHARS: usize = 12;
+/// ...and name a different theme with at least this probability.
+const HALF_THEME_PROBABILITY: f32 = 0.85;
+
+/// One problem per shortcoming: a clause that states two problems of different themes joined
+/// by a comma ("调解员对征地政策拿不准，乡里也没有和县自然资源局建立会商渠道") is cut in two
+/// at the comma where both halves name different themes most confidently.
+fn split_two_problem_clauses(items: Vec<Item>, ctx: &Summariser) -> Result<Vec<Item>> {
+    // Candidate cuts: (item, clause, char offset of the cut in the clause text).
+    let mut cuts: Vec<(usize, usize, usize)> = Vec::new();
+    let mut halves: Vec<String> = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        for (k, c) in it.clauses.iter().enumerate() {
+            let chars: Vec<char> = c.text.chars().collect();
+            let one_to_one = c.end - c.start == chars.len();
+            if c.heading || !one_to_one || chars.len() < MIN_TWO_PROBLEM_CHARS {
+                continue;
+            }
+            for (at, ch) in chars.iter().enumerate() {
+                if matches!(ch, '，' | ',')
+                    && at >= MIN_HALF_CHARS
+                    && chars.len() - at - 1 >= MIN_HALF_CHARS
+                {
+                    cuts.push((i, k, at));
+                    halves.push(chars[..at].iter().collect());
+                    halves.push(chars[at + 1..].iter().collect());
+                }
+            }
+        }
+    }
+    if cuts.is_empty() {
+        return Ok(items);
+    }
+    let refs: Vec<&str> = halves.iter().map(String::as_str).collect();
+    let embs = ctx.encoder.embed(&refs, EmbedKind::Query)?;
+    // The best cut per clause: the highest lower probability of the two halves' themes.
+    let mut best: std::collections::BTreeMap<(usize, usize), (f32, usize)> = Default::default();
+    for (n, &(i, k, at)) in cuts.iter().enumerate() {
+        let l = ctx.theme_classifier.classify(&embs[2 * n], &halves[2 * n]);
+        let r = ctx
+            .theme_classifier
+            .classify(&embs[2 * n + 1], &halves[2 * n + 1]);
+        let differ = l.theme.is_some() && r.theme.is_some() && l.theme != r.theme;
+        let confidence = l.score.min(r.score);
+        if differ && confidence >= HALF_THEME_PROBABILITY {
+            let e = best.entry((i, k)).or_insert((0.0, 0));
+            if confidence > e.0 {
+                *e = (confidence, at);
+            }
+        }
+    }
+    Ok(items
+        .into_iter()
+        .enumerate()
+        .map(|(i, it)| Item {
+            clauses: it
+                .clauses
+                .into_iter()
+                .enumerate()
+                .flat_map(|(k, c)| match best.get(&(i, k)) {
+                    Some(&(_, at)) => {
+                        let left: String = c.text.chars().take(at).collect();
+                        let right: String = c.text.chars().skip(at + 1).collect();
+                        vec![
+                            Clause {
+                                end: c.start + at,
+                                text: left,
+                                ..c.clone()
+                            },
+                            Clause {
+                                start: c.start + at + 1,
+                                text: right,
+                                headline: false,
+                                split_off: true,
+                                ..c
+                            },
+                        ]
+                    }
+                    None => vec![c],
+                })
+                .collect(),
+        })
+        .collect())
 }
 
 /// Indices of the candidate clauses (outside a problems section, undecided by the rules) that
