@@ -1,6 +1,5 @@
-//! How close each shortcoming's theme match is: best theme, runner-up, score and margin, with
-//! the ambiguous ones (which full mode asks the generator to settle) marked. A tool for
-//! tuning `THEME_MARGIN` and the themes file.
+//! How sure the theme classifier is of each shortcoming: best theme, runner-up, the best
+//! theme's probability and its margin over the runner-up. A tool for checking a themes file.
 //! usage: theme_margins REPORT... (models from $TOWNSHIP_DIGEST_MODELS or the user cache)
 use std::path::PathBuf;
 use township_digest::cli::Globals;
@@ -32,18 +31,16 @@ fn main() -> anyhow::Result<()> {
         i.and_then(|i| r.themes.themes.get(i))
             .map_or("other", |t| t.id.as_str())
     };
-    let (mut n, mut ambiguous) = (0, 0);
+    let mut n = 0;
     for path in std::env::args().skip(1) {
         let doc = township_digest::read::read_document(path.as_ref())?;
         let structure = township_digest::structure::parse(&doc);
         let (items, matches) = summarise_shortcomings(&doc, &structure, &r.ctx())?;
         for (s, m) in items.iter().zip(&matches) {
             n += 1;
-            ambiguous += usize::from(m.is_ambiguous());
             let quote: String = s.evidence[0].quote.chars().take(30).collect();
             println!(
-                "{}{path}\t{}\t{}\t{:.3}\t{:.3}\t{quote}",
-                if m.is_ambiguous() { "* " } else { "  " },
+                "{path}\t{}\t{}\t{:.3}\t{:.3}\t{quote}",
                 id(m.theme),
                 id(m.runner_up),
                 m.score,
@@ -51,6 +48,6 @@ fn main() -> anyhow::Result<()> {
             );
         }
     }
-    println!("{ambiguous} of {n} shortcomings ambiguous");
+    println!("{n} shortcomings");
     Ok(())
 }

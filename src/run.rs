@@ -14,7 +14,7 @@ use crate::output::{write_atomic, write_json_atomic};
 use crate::read;
 use crate::report::ReportSummary;
 use crate::structure::{self, ReportStructure};
-use crate::summarise::{self, FastSummary, ProblemSentences, Prompts, Resources};
+use crate::summarise::{self, ProblemSentences, Prompts, Resources};
 use crate::themes::ThemeSet;
 use anyhow::{Context, Result};
 use rayon::prelude::*;
@@ -60,7 +60,7 @@ struct RunRecord {
 /// or why it failed.
 enum FastResult {
     Cached(ReportSummary),
-    Fresh(FastSummary),
+    Fresh(ReportSummary),
     Failed(String),
 }
 
@@ -274,7 +274,7 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
                 Err(reason) => return (i, FastResult::Failed(reason)),
             };
             if args.mode == Mode::Fast {
-                if let Err(e) = cache.store(&p.id, &key, &fast.report) {
+                if let Err(e) = cache.store(&p.id, &key, &fast) {
                     return (i, FastResult::Failed(format!("{e:#}")));
                 }
                 progress.tick(&p.id, "done");
@@ -290,14 +290,14 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
     // depend on which instance did which report.
     let t = Instant::now();
     let mut summaries: Vec<Option<ReportSummary>> = vec![None; parsed.len()];
-    let mut jobs: Vec<(usize, FastSummary)> = Vec::new();
+    let mut jobs: Vec<(usize, ReportSummary)> = Vec::new();
     let mut outcomes: Vec<Option<std::result::Result<(ReportSummary, &'static str), String>>> =
         vec![None; parsed.len()];
     for (i, r) in fast_results {
         match r {
             FastResult::Cached(s) => outcomes[i] = Some(Ok((s, "cached"))),
             FastResult::Fresh(fast) if generator.is_some() => jobs.push((i, fast)),
-            FastResult::Fresh(fast) => outcomes[i] = Some(Ok((fast.report, "done"))),
+            FastResult::Fresh(fast) => outcomes[i] = Some(Ok((fast, "done"))),
             FastResult::Failed(reason) => outcomes[i] = Some(Err(reason)),
         }
     }

@@ -11,8 +11,7 @@ use township_digest::models::generator::Generator;
 use township_digest::models::{ModelRole, ModelStore};
 use township_digest::report::{ReportSummary, OTHER_THEME};
 use township_digest::summarise::{
-    numbers_absent_from_source, refine_full, summarise_fast, FastSummary, ProblemSentences,
-    Prompts, Resources,
+    numbers_absent_from_source, refine_full, summarise_fast, ProblemSentences, Prompts, Resources,
 };
 use township_digest::themes::ThemeSet;
 
@@ -59,7 +58,7 @@ fn run_fast(
 ) -> (
     SourceDocument,
     township_digest::structure::ReportStructure,
-    FastSummary,
+    ReportSummary,
 ) {
     let s = setup();
     let path = root().join(format!("fixtures/reports/{id}.txt"));
@@ -125,7 +124,7 @@ fn fast_mode_over_the_dev_reports_is_grounded_and_matches_gold() {
     let (mut figs_found, mut figs_total) = (0usize, 0usize);
     for id in DEV {
         let (doc, _st, fast) = run_fast(id);
-        let sum = fast.report;
+        let sum = fast;
         let g = gold(id);
         assert_grounded(&doc, &sum);
         assert_eq!(
@@ -212,7 +211,7 @@ fn fast_mode_over_the_dev_reports_is_grounded_and_matches_gold() {
 #[test]
 fn seed_report_names_its_real_problems() {
     let (doc, st, fast) = run_fast("haizigou_2024");
-    let sum = fast.report;
+    let sum = fast;
     assert_grounded(&doc, &sum);
     assert_eq!(st.township.as_deref(), Some("海子沟乡"));
     let themes: BTreeSet<&str> = sum.shortcomings.iter().map(|s| s.theme.as_str()).collect();
@@ -256,7 +255,7 @@ fn full_mode_on_the_seed_and_r08_stays_grounded() {
             &s.prompts,
         )
         .expect("full summary");
-        let fast = fast.report;
+
         eprintln!(
             "{id} full summary: {}\nwarnings: {:#?}",
             full.summary, full.warnings

@@ -2,17 +2,13 @@
 //! generated sentence is checked (numbers in the source, meaning close to its evidence).
 
 use super::grounding::{doubled_chars_absent_from_source, strip_markdown};
-use super::{
-    compose_fast_summary, numbers_absent_from_source, problem_labels, FastSummary, Prompts,
-    ThemeMatch,
-};
+use super::{compose_fast_summary, numbers_absent_from_source, problem_labels, Prompts};
 use crate::document::SourceDocument;
 use crate::models::encoder::{cosine, EmbedKind, Encoder};
 use crate::models::generator::{ChatMessage, GenerateOptions, Generator};
 use crate::normalize::NormalizedText;
 use crate::report::{Evidence, ReportSummary};
 use crate::structure::ReportStructure;
-use crate::themes::Theme;
 use crate::themes::ThemeSet;
 use anyhow::Result;
 
@@ -189,85 +185,6 @@ fn rewrite_items(
     Ok(())
 }
 
-/// Which of two themes the generator picks for a problem: `Some(true)` the first shown,
-/// `Some(false)` the second, `None` when the answer names neither.
-fn ask_theme_choice(
-    problem: &str,
-    first: &Theme,
-    second: &Theme,
-    generator: &mut Generator,
-    prompts: &Prompts,
-) -> Result<Option<bool>> {
-    let prompt = prompts.render(
-        "theme_choice.txt",
-        &[
-            ("problem", problem),
-            ("a_label", &first.label),
-            ("a_description", &first.description),
-            ("b_label", &second.label),
-            ("b_description", &second.description),
-        ],
-    );
-    let answer = generator.chat(
-        &[ChatMessage::user(prompt)],
-        &GenerateOptions {
-            max_new_tokens: 4,
-            ..Default::default()
-        },
-    )?;
-    Ok(answer.text.chars().find_map(|c| match c {
-        'A' | 'Ａ' => Some(true),
-        'B' | 'Ｂ' => Some(false),
-        _ => None,
-    }))
-}
-
-/// Settle the themes the encoder found ambiguous (two themes within [`super::theme_classifier::THEME_MARGIN`]):
-/// the generator is asked twice with the two themes in swapped order, and the runner-up
-/// replaces the encoder's choice only when both answers pick it. Small models favour the
-/// first option shown; asking both ways keeps that bias from deciding.
-fn settle_ambiguous_themes(
-    out: &mut ReportSummary,
-    matches: &[ThemeMatch],
-    themes: &ThemeSet,
-    generator: &mut Generator,
-    prompts: &Prompts,
-    warnings: &mut Vec<String>,
-) -> Result<()> {
-    for (k, (s, m)) in out.shortcomings.iter_mut().zip(matches).enumerate() {
-        let (Some(best), Some(runner_up)) = (m.theme, m.runner_up) else {
-            continue;
-        };
-        if !m.is_ambiguous() {
-            continue;
-        }
-        let (Some(a), Some(b)) = (themes.themes.get(best), themes.themes.get(runner_up)) else {
-            continue;
-        };
-        if s.theme != a.id {
-            continue;
-        }
-        let problem: String = s
-            .evidence
-            .iter()
-            .map(|e| NormalizedText::new(&e.quote).text)
-            .collect();
-        let first = ask_theme_choice(&problem, a, b, generator, prompts)?;
-        let swapped = ask_theme_choice(&problem, b, a, generator, prompts)?;
-        if first == Some(false) && swapped == Some(true) {
-            warnings.push(format!(
-                "shortcoming {}: theme settled by the generator: {} rather than {} (encoder margin {:.3})",
-                k + 1,
-                b.id,
-                a.id,
-                m.margin
-            ));
-            s.theme = b.id.clone();
-        }
-    }
-    Ok(())
-}
-
 /// An item's evidence quotes, normalised, one per line (never run together: two quotes joined
 /// without a break could form a number neither of them contains).
 fn evidence_text(evidence: &[Evidence]) -> String {
@@ -281,7 +198,7 @@ fn evidence_text(evidence: &[Evidence]) -> String {
 /// Full mode: rewrite texts and summary with the generator, each generated sentence checked.
 #[allow(clippy::too_many_arguments)]
 pub fn refine_full(
-    fast: FastSummary,
+    fast: ReportSummary,
     doc: &SourceDocument,
     structure: &ReportStructure,
     themes: &ThemeSet,
@@ -289,24 +206,12 @@ pub fn refine_full(
     generator: &mut Generator,
     prompts: &Prompts,
 ) -> Result<ReportSummary> {
-    let FastSummary {
-        report: mut out,
-        theme_matches,
-    } = fast;
+    let mut out = fast;
     let mut warnings = Vec::new();
     let source = doc.text.as_str();
     let normalized = NormalizedText::new(source).text;
 
-    // Themes first: the summary names the problems by theme.
-    settle_ambiguous_themes(
-        &mut out,
-        &theme_matches,
-        themes,
-        generator,
-        prompts,
-        &mut warnings,
-    )?;
-
+    // Themes stay the classifier's: the generator is not asked (see `summarise::theme_classifier`).
     // Achievements, then shortcomings: one generator call per item that needs one.
     let mut texts: Vec<String> = out.achievements.iter().map(|a| a.text.clone()).collect();
     let achievement_evidence: Vec<String> = out

@@ -98,7 +98,6 @@ pub const TEMPLATE_FILES: &[&str] = &[
     "achievements.txt",
     "shortcomings.txt",
     "summary.txt",
-    "theme_choice.txt",
 ];
 
 /// The prompt templates (user-editable files in `prompts/`).
@@ -817,25 +816,17 @@ pub(crate) fn compose_fast_summary(
     }
 }
 
-/// A fast-mode result: the report, and how each of its shortcomings matched the themes
-/// (same order), which full mode needs to settle the ambiguous ones.
-#[derive(Debug, Clone)]
-pub struct FastSummary {
-    pub report: ReportSummary,
-    pub theme_matches: Vec<ThemeMatch>,
-}
-
 /// Fast mode, encoder only; a pure function of its inputs.
 pub fn summarise_fast(
     id: &str,
     doc: &SourceDocument,
     structure: &ReportStructure,
     ctx: &Summariser,
-) -> Result<FastSummary> {
+) -> Result<ReportSummary> {
     let (themes, prompts) = (ctx.themes, ctx.prompts);
     let mut warnings = structure.warnings.clone();
     let achievements = summarise_achievements(doc, structure, &mut warnings);
-    let (shortcomings, theme_matches) = summarise_shortcomings(doc, structure, ctx)?;
+    let (shortcomings, _) = summarise_shortcomings(doc, structure, ctx)?;
     let plans = summarise_plans(doc, structure);
     let summary = compose_fast_summary(
         prompts,
@@ -846,7 +837,7 @@ pub fn summarise_fast(
         themes,
         &mut warnings,
     );
-    let report = ReportSummary {
+    Ok(ReportSummary {
         id: id.to_string(),
         source: doc.source.display().to_string(),
         // The reader hashed the file's bytes already; never read the report again here.
@@ -860,9 +851,5 @@ pub fn summarise_fast(
         plans,
         summary,
         warnings,
-    };
-    Ok(FastSummary {
-        report,
-        theme_matches,
     })
 }
