@@ -2,8 +2,8 @@
 //! one JSON array per line: [line, embedding]. A tool for experiments with classifiers.
 //! usage: embed_lines FILE [query|passage]
 use township_digest::cli::Globals;
-use township_digest::models::encoder::{EmbedKind, Encoder};
-use township_digest::models::{ModelRole, ModelStore};
+use township_digest::models::encoder::EmbedKind;
+use township_digest::models::{load_encoder, ModelRole, ModelStore};
 
 fn main() -> anyhow::Result<()> {
     let store = ModelStore::open(&Globals {
@@ -12,7 +12,7 @@ fn main() -> anyhow::Result<()> {
         manifest: None,
     })?;
     let files = store.ensure(&store.default_model(ModelRole::Encoder)?, false)?;
-    let encoder = Encoder::load(&files)?;
+    let encoder = load_encoder(&files, &Default::default())?;
     let args: Vec<String> = std::env::args().collect();
     let text = std::fs::read_to_string(&args[1])?;
     let kind = if args.get(2).map(String::as_str) == Some("passage") {

@@ -3,8 +3,7 @@
 //! usage: theme_margins REPORT... (models from $TOWNSHIP_DIGEST_MODELS or the user cache)
 use std::path::PathBuf;
 use township_digest::cli::Globals;
-use township_digest::models::encoder::Encoder;
-use township_digest::models::{ModelRole, ModelStore};
+use township_digest::models::{load_encoder, ModelRole, ModelStore};
 use township_digest::summarise::{summarise_shortcomings, ProblemSentences, Prompts, Resources};
 use township_digest::themes::ThemeSet;
 
@@ -15,7 +14,7 @@ fn main() -> anyhow::Result<()> {
         manifest: None,
     })?;
     let files = store.ensure(&store.default_model(ModelRole::Encoder)?, false)?;
-    let encoder = Encoder::load(&files)?;
+    let encoder = load_encoder(&files, &Default::default())?;
     let themes = ThemeSet::load(&PathBuf::from("prompts/themes.toml"))?;
     let sentences = ProblemSentences::load(&PathBuf::from("prompts/problem_sentences.toml"))?;
     let prompts = Prompts::load(&PathBuf::from("prompts"))?;

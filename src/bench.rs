@@ -5,8 +5,9 @@
 
 use crate::cli::{BenchArgs, Globals, Mode, RunArgs};
 use crate::exit::Outcome;
-use crate::models::encoder::{EmbedKind, Encoder};
-use crate::models::{ModelRole, ModelStore};
+use crate::models::encoder::EmbedKind;
+use crate::models::{load_encoder, load_generator, ModelRole, ModelStore};
+use crate::settings::Settings;
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -29,9 +30,9 @@ pub struct Measure {
     pub unit: String,
 }
 
-pub fn command(globals: &Globals, args: BenchArgs) -> Outcome {
+pub fn command(globals: &Globals, settings: &Settings, args: BenchArgs) -> Outcome {
     let result = match &args.worker {
-        Some(part) => worker(globals, part).map(|measures| {
+        Some(part) => worker(globals, settings, part).map(|measures| {
             // The parent reads this line.
             println!("{}", serde_json::to_string(&measures).unwrap_or_default());
         }),
@@ -79,7 +80,7 @@ fn suite(globals: &Globals, args: &BenchArgs) -> Result<()> {
             if let Some(m) = &globals.manifest {
                 cmd.arg("--manifest").arg(m);
             }
-            // The generator runs every matmul on rayon's pool (`generator::row_split`), with
+            // The generator runs every matmul on rayon's pool (`kernels::row_split`), with
             // candle's own pool inline, as `run` does; the encoder uses candle's pool.
             let candle_threads = if part == "encoder" { threads } else { 1 };
             let out = cmd
@@ -164,13 +165,13 @@ fn fixture_files() -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn worker(globals: &Globals, part: &str) -> Result<Vec<Measure>> {
+fn worker(globals: &Globals, settings: &Settings, part: &str) -> Result<Vec<Measure>> {
     let mut out = match part {
         "parse" => bench_parse()?,
-        "encoder" => bench_encoder(globals)?,
-        "generator" => bench_generator(globals)?,
-        "fast" => bench_run(globals, Mode::Fast, usize::MAX)?,
-        "full" => bench_run(globals, Mode::Full, FULL_REPORTS)?,
+        "encoder" => bench_encoder(globals, settings)?,
+        "generator" => bench_generator(globals, settings)?,
+        "fast" => bench_run(globals, settings, Mode::Fast, usize::MAX)?,
+        "full" => bench_run(globals, settings, Mode::Full, FULL_REPORTS)?,
         other => bail!("unknown benchmark part `{other}`"),
     };
     out.push(measure(part, "peak RSS", peak_rss_mb(), "MB"));
@@ -224,11 +225,11 @@ fn report_sentences(limit: usize) -> Result<Vec<String>> {
     Ok(out)
 }
 
-fn bench_encoder(globals: &Globals) -> Result<Vec<Measure>> {
+fn bench_encoder(globals: &Globals, settings: &Settings) -> Result<Vec<Measure>> {
     let store = ModelStore::open(globals)?;
     let files = store.locate(&store.default_model(ModelRole::Encoder)?)?;
     let t = Instant::now();
-    let encoder = Encoder::load(&files)?;
+    let encoder = load_encoder(&files, &settings.encoder)?;
     let load = t.elapsed().as_secs_f64();
     let sentences = report_sentences(256)?;
     let refs: Vec<&str> = sentences.iter().map(|s| s.as_str()).collect();
@@ -246,14 +247,13 @@ fn bench_encoder(globals: &Globals) -> Result<Vec<Measure>> {
     ])
 }
 
-fn bench_generator(globals: &Globals) -> Result<Vec<Measure>> {
+fn bench_generator(globals: &Globals, settings: &Settings) -> Result<Vec<Measure>> {
     let store = ModelStore::open(globals)?;
     let files = store.locate(&store.default_model(ModelRole::Generator)?)?;
     // Real report text as the prompt, repeated to the lengths measured.
     let text: String = report_sentences(usize::MAX)?.join("");
     // The prefill chunk `run` uses, so the figures are those of a real run.
-    let rows = crate::models::generator::benchmark(
-        &files,
+    let rows = load_generator(&files, &settings.generator)?.benchmark(
         &text,
         &[512, 1500],
         128,
@@ -280,7 +280,12 @@ fn bench_generator(globals: &Globals) -> Result<Vec<Measure>> {
     Ok(out)
 }
 
-fn bench_run(globals: &Globals, mode: Mode, limit: usize) -> Result<Vec<Measure>> {
+fn bench_run(
+    globals: &Globals,
+    settings: &Settings,
+    mode: Mode,
+    limit: usize,
+) -> Result<Vec<Measure>> {
     let files: Vec<PathBuf> = fixture_files()?.into_iter().take(limit).collect();
     let out = tempfile::tempdir()?;
     let args = RunArgs {
@@ -295,7 +300,7 @@ fn bench_run(globals: &Globals, mode: Mode, limit: usize) -> Result<Vec<Measure>
         no_cache: true,
     };
     let t = Instant::now();
-    let outcome = crate::run::command(globals, args);
+    let outcome = crate::run::command(globals, settings, args);
     let secs = t.elapsed().as_secs_f64();
     if outcome != Outcome::Success {
         bail!("the {mode:?} run over the fixtures did not succeed ({outcome:?})");

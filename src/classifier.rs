@@ -61,6 +61,9 @@ fn dot_row<T: Copy + Into<f64>>(row: &[T], x: &Features) -> f64 {
     acc
 }
 
+/// Per class: (examples, correctly predicted when held out).
+type PerClass = Vec<(usize, usize)>;
+
 /// What cross-validation measured: accuracy per C of the grid, and per class at the chosen C.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CrossValidation {
@@ -229,7 +232,7 @@ impl SoftmaxClassifier {
         sparse_dim: usize,
     ) -> Result<(SoftmaxClassifier, CrossValidation)> {
         let folds = FOLDS.min(x.len()).max(2);
-        let runs: Vec<Result<(f64, Vec<(usize, usize)>)>> = {
+        let runs: Vec<Result<(f64, PerClass)>> = {
             use rayon::prelude::*;
             C_GRID
                 .par_iter()
@@ -258,7 +261,7 @@ impl SoftmaxClassifier {
                 })
                 .collect()
         };
-        let mut best: Option<(f64, f64, Vec<(usize, usize)>)> = None;
+        let mut best: Option<(f64, f64, PerClass)> = None;
         let mut accuracy_by_c = Vec::new();
         for r in runs {
             let (c, per_class) = r?;

@@ -2,6 +2,7 @@
 //! work is done by the module that owns it.
 
 use crate::exit::Outcome;
+use crate::settings::Settings;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -162,7 +163,9 @@ pub struct Globals {
     pub manifest: Option<PathBuf>,
 }
 
-pub fn main() -> ExitCode {
+/// Parses the command line and runs the subcommand with the environment's `settings`
+/// (`crate::settings`, read once by `main`).
+pub fn main(settings: Settings) -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -175,29 +178,31 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    init_logging(cli.quiet);
-    crate::models::alloc::keep_freed_memory_for_reuse();
+    init_logging(cli.quiet, settings.log_filter.as_deref());
+    township_infer::alloc::keep_freed_memory_for_reuse();
     let globals = Globals {
         quiet: cli.quiet,
         models_dir: cli.models_dir,
         manifest: cli.manifest,
     };
     let outcome = match cli.command {
-        Command::Run(args) => crate::run::command(&globals, args),
+        Command::Run(args) => crate::run::command(&globals, &settings, args),
         Command::Models(cmd) => crate::models::command(&globals, cmd),
         Command::Eval(args) => crate::eval::command(&globals, args),
         Command::Parse(args) => crate::structure::command(&globals, args),
-        Command::Themes(cmd) => crate::train::command(&globals, cmd),
-        Command::Bench(args) => crate::bench::command(&globals, args),
+        Command::Themes(cmd) => crate::train::command(&globals, &settings, cmd),
+        Command::Bench(args) => crate::bench::command(&globals, &settings, args),
     };
     outcome.into()
 }
 
-fn init_logging(quiet: bool) {
+/// `filter`: `TOWNSHIP_DIGEST_LOG` (an unreadable one is ignored, as an unset one).
+fn init_logging(quiet: bool, filter: Option<&str>) {
     use tracing_subscriber::EnvFilter;
     let default = if quiet { "error" } else { "info" };
-    let filter =
-        EnvFilter::try_from_env("TOWNSHIP_DIGEST_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let filter = filter
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

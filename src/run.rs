@@ -6,13 +6,13 @@ use crate::cli::{Globals, Mode, RunArgs};
 use crate::compare::{self, CompareInput};
 use crate::document::SourceDocument;
 use crate::exit::Outcome;
-use crate::models::encoder::Encoder;
 use crate::models::generator::Generator;
-use crate::models::{ModelFiles, ModelRole, ModelStore};
+use crate::models::{load_encoder, load_generator, ModelFiles, ModelRole, ModelStore};
 use crate::normalize::NormalizedText;
 use crate::output::{write_atomic, write_json_atomic};
 use crate::read;
 use crate::report::ReportSummary;
+use crate::settings::Settings;
 use crate::structure::{self, ReportStructure};
 use crate::summarise::{self, ProblemSentences, Prompts, Resources};
 use crate::themes::ThemeSet;
@@ -72,8 +72,8 @@ struct Parsed {
     structure: ReportStructure,
 }
 
-pub fn command(globals: &Globals, args: RunArgs) -> Outcome {
-    match run(globals, &args) {
+pub fn command(globals: &Globals, settings: &Settings, args: RunArgs) -> Outcome {
+    match run(globals, settings, &args) {
         Ok(outcome) => outcome,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -83,7 +83,7 @@ pub fn command(globals: &Globals, args: RunArgs) -> Outcome {
 }
 
 /// Errors returned from here are fatal (exit 2); per-report failures are recorded and the run goes on.
-fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
+fn run(globals: &Globals, settings: &Settings, args: &RunArgs) -> Result<Outcome> {
     let started = Instant::now();
     let mut timings = BTreeMap::new();
     let project = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
@@ -113,15 +113,8 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
             .build_global();
     }
 
-    let n_generators = generator_instances(args);
+    let n_generators = generator_instances(args, settings.generators);
     tracing::debug!("full mode: {n_generators} generator instance(s)");
-    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
-        // candle's quantized matmuls run on one global pool whose `execute` serialises its
-        // callers; with one thread it runs inline, so single-threaded instances do not queue
-        // on each other, and the matrices candle still serves are split over rayon's pool
-        // instead (`generator::row_split`). Set before any quantized matmul creates that pool.
-        std::env::set_var("CANDLE_NUM_THREADS", "1");
-    }
 
     // Models first: a missing or corrupt model is a fatal error before any work is done.
     let t = Instant::now();
@@ -131,7 +124,7 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
         None => store.default_model(ModelRole::Encoder)?,
     };
     let encoder_files = provision(&store, &encoder_name, !globals.quiet)?;
-    let encoder = Encoder::load(&encoder_files)
+    let encoder = load_encoder(&encoder_files, &settings.encoder)
         .with_context(|| format!("cannot load encoder model {encoder_name}"))?;
     let generator_files: Option<ModelFiles> = match args.mode {
         Mode::Fast => None,
@@ -144,7 +137,7 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
         }
     };
     let mut generator = match &generator_files {
-        Some(files) => Some(Generator::load(files).with_context(|| {
+        Some(files) => Some(load_generator(files, &settings.generator).with_context(|| {
             format!(
                 "cannot load generator model {name} (its files are the ones the manifest \
                      pins, so the manifest pairs files that do not belong together: give the \
@@ -244,12 +237,11 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
         });
     }
     let settings_key = format!(
-        "{CACHE_VERSION}|{}|{:?}|{}|{}|{}",
+        "{CACHE_VERSION}|{}|{:?}|{}|{}|{themes_sha}|{problem_sentences_sha}",
         env!("CARGO_PKG_VERSION"),
         args.mode,
         serde_json::to_string(&model_records)?,
         prompts.fingerprint(),
-        format!("{themes_sha}|{problem_sentences_sha}")
     );
     let cache = ResultCache::new(&args.out);
     let progress = Progress::new(globals.quiet, parsed.len() as u64);
@@ -307,7 +299,7 @@ fn run(globals: &Globals, args: &RunArgs) -> Result<Outcome> {
             // Shares the weights with the first instance when the model type allows it.
             let instance = match first.try_clone() {
                 Some(g) => g,
-                None => Generator::load(files)
+                None => load_generator(files, &settings.generator)
                     .with_context(|| format!("cannot load generator model {}", files.name))?,
             };
             extra.push(instance);
@@ -494,15 +486,12 @@ pub(crate) fn provision(store: &ModelStore, name: &str, progress: bool) -> Resul
 /// How many generator instances full mode runs side by side: one single-threaded instance per
 /// core (capped by --jobs). Measured on 2 cores (BENCHMARKS.md): 2 x 1 thread gives 32% more
 /// reports per hour than 1 x 2 threads, at twice the generator's memory.
-/// `TOWNSHIP_DIGEST_GENERATORS` overrides (e.g. 1 on a machine short of memory).
-fn generator_instances(args: &RunArgs) -> usize {
+/// `overridden` (`TOWNSHIP_DIGEST_GENERATORS`) overrides (e.g. 1 on a machine short of memory).
+fn generator_instances(args: &RunArgs, overridden: Option<usize>) -> usize {
     if args.mode != Mode::Full {
         return 1;
     }
-    if let Some(n) = std::env::var("TOWNSHIP_DIGEST_GENERATORS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-    {
+    if let Some(n) = overridden {
         return n.max(1);
     }
     // The global pool's size: the cores, or RAYON_NUM_THREADS / --jobs when set.

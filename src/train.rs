@@ -4,21 +4,21 @@
 
 use crate::cli::{Globals, ThemesCommand};
 use crate::exit::Outcome;
-use crate::models::encoder::Encoder;
-use crate::models::{ModelRole, ModelStore};
+use crate::models::{load_encoder, ModelRole, ModelStore};
+use crate::settings::Settings;
 use crate::summarise::theme_classifier::training_set;
 use crate::summarise::ThemeClassifier;
 use crate::themes::ThemeSet;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 
-pub fn command(globals: &Globals, cmd: ThemesCommand) -> Outcome {
+pub fn command(globals: &Globals, settings: &Settings, cmd: ThemesCommand) -> Outcome {
     let ThemesCommand::Train {
         themes,
         retrain,
         json,
     } = cmd;
-    match train(globals, themes, retrain, json) {
+    match train(globals, settings, themes, retrain, json) {
         Ok(()) => Outcome::Success,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -27,13 +27,20 @@ pub fn command(globals: &Globals, cmd: ThemesCommand) -> Outcome {
     }
 }
 
-fn train(globals: &Globals, themes: Option<PathBuf>, retrain: bool, json: bool) -> Result<()> {
+fn train(
+    globals: &Globals,
+    settings: &Settings,
+    themes: Option<PathBuf>,
+    retrain: bool,
+    json: bool,
+) -> Result<()> {
     let path = themes.unwrap_or_else(|| PathBuf::from("prompts/themes.toml"));
     let set = ThemeSet::load(&path)?;
     let store = ModelStore::open(globals)?;
     let name = store.default_model(ModelRole::Encoder)?;
     let files = crate::run::provision(&store, &name, !globals.quiet)?;
-    let encoder = Encoder::load(&files).with_context(|| format!("cannot load encoder {name}"))?;
+    let encoder = load_encoder(&files, &settings.encoder)
+        .with_context(|| format!("cannot load encoder {name}"))?;
     let encoder_id = format!("{}:{:?}", files.name, files.sha256);
     let cache = store.dir().join("classifiers");
     if retrain {
@@ -90,7 +97,7 @@ fn train(globals: &Globals, themes: Option<PathBuf>, retrain: bool, json: bool) 
         let mark = if *c == cv.chosen_c { "  <- chosen" } else { "" };
         println!("  C = {c:<6} accuracy {a:.3}{mark}");
     }
-    println!("{:<24} {:>8}  {}", "theme", "examples", "accuracy");
+    println!("{:<24} {:>8}  accuracy", "theme", "examples");
     for r in rows {
         println!(
             "{:<24} {:>8}  {}",

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use township_digest::cli::Globals;
 use township_digest::compare::{compare, CompareInput, Digest};
-use township_digest::models::{Encoder, ModelRole, ModelStore};
+use township_digest::models::{load_encoder, Encoder, ModelRole, ModelStore};
 use township_digest::render::{render_html, render_markdown, render_themes_csv, write_digest};
 use township_digest::report::{Achievement, Evidence, Plan, ReportSummary, Shortcoming};
 use township_digest::themes::{Theme, ThemeSet};
@@ -27,7 +27,7 @@ fn encoder() -> Encoder {
     };
     let store = ModelStore::open(&globals).unwrap();
     let name = store.default_model(ModelRole::Encoder).unwrap();
-    Encoder::load(&store.ensure(&name, false).unwrap()).unwrap()
+    load_encoder(&store.ensure(&name, false).unwrap(), &Default::default()).unwrap()
 }
 
 /// The default themes file when it carries the gold taxonomy, else the taxonomy table of
@@ -62,7 +62,10 @@ fn themes() -> ThemeSet {
         }
     }
     assert_eq!(themes.len(), 12);
-    ThemeSet { themes }
+    ThemeSet {
+        themes,
+        other: Default::default(),
+    }
 }
 
 fn gold_theme_ids() -> Vec<String> {

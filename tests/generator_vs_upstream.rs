@@ -1,6 +1,6 @@
-//! This project's Qwen2 (`models::generator::qwen2`: own Q5_0 / AMX / K-quant kernels, fused
-//! attention, KV cache in place) against candle's own `quantized_qwen2` on the real default
-//! generator, for a prompt long enough to be prefilled in two chunks.
+//! This project's Qwen2 (`township_infer::generator::qwen2`: own Q5_0 / AMX / K-quant kernels,
+//! fused attention, KV cache in place) against candle's own `quantized_qwen2` on the real
+//! default generator, for a prompt long enough to be prefilled in two chunks.
 //!
 //! The two sum floats in different orders. Activations are quantized to 8 bits before every
 //! matmul, so a last-bit difference that moves a value across a rounding boundary becomes a
@@ -10,12 +10,15 @@
 //! below), greedy text can then differ from the first token on. So the test compares logits:
 //! a bug in a kernel, the attention or the cache (wrong rows, wrong positions) shows as
 //! uncorrelated logits, not as a nudge.
-//! One test in its own binary: it sets `TOWNSHIP_DIGEST_UPSTREAM_QWEN2` for one load.
+//! Needs the `compare` feature (candle's model is comparison-only code):
+//! `cargo test --features compare --test generator_vs_upstream`.
 
 use std::path::PathBuf;
 use township_digest::cli::Globals;
-use township_digest::models::generator::{ChatMessage, Generator, DEFAULT_PREFILL_CHUNK};
-use township_digest::models::{ModelRole, ModelStore};
+use township_digest::models::generator::{
+    ChatMessage, GeneratorOptions, Qwen2Impl, DEFAULT_PREFILL_CHUNK,
+};
+use township_digest::models::{load_generator, ModelRole, ModelStore};
 
 fn top(logits: &[f32], n: usize) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..logits.len()).collect();
@@ -47,17 +50,17 @@ fn our_qwen2_gives_candles_own_logits() {
             ))]
         })
         .collect();
-    // SAFETY of set_var: this binary has this one test, so no other thread reads the
-    // environment while it is changed.
-    std::env::set_var("TOWNSHIP_DIGEST_UPSTREAM_QWEN2", "1");
-    let mut upstream = Generator::load(&files).unwrap();
-    std::env::remove_var("TOWNSHIP_DIGEST_UPSTREAM_QWEN2");
+    let candle_own = GeneratorOptions {
+        qwen2: Qwen2Impl::CandleUpstream,
+        ..Default::default()
+    };
+    let mut upstream = load_generator(&files, &candle_own).unwrap();
     let want: Vec<Vec<f32>> = prompts
         .iter()
         .map(|p| upstream.answer_logits(p, DEFAULT_PREFILL_CHUNK).unwrap())
         .collect();
     drop(upstream);
-    let mut ours = Generator::load(&files).unwrap();
+    let mut ours = load_generator(&files, &GeneratorOptions::default()).unwrap();
     assert!(
         ours.count_tokens(&ours.render_prompt(&prompts[0]).unwrap())
             .unwrap()

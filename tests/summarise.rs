@@ -6,9 +6,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use township_digest::cli::Globals;
 use township_digest::document::SourceDocument;
-use township_digest::models::encoder::Encoder;
-use township_digest::models::generator::Generator;
-use township_digest::models::{ModelRole, ModelStore};
+use township_digest::models::{load_encoder, load_generator, ModelRole, ModelStore};
 use township_digest::report::{ReportSummary, OTHER_THEME};
 use township_digest::summarise::{
     numbers_absent_from_source, refine_full, summarise_fast, ProblemSentences, Prompts, Resources,
@@ -36,7 +34,7 @@ fn setup() -> &'static Resources {
             .default_model(ModelRole::Encoder)
             .expect("default encoder");
         let files = store.ensure(&name, false).expect("encoder files");
-        let encoder = Encoder::load(&files).expect("encoder");
+        let encoder = load_encoder(&files, &Default::default()).expect("encoder");
         let themes = ThemeSet::load(&root().join("prompts/themes.toml")).expect("themes");
         let sentences = ProblemSentences::load(&root().join("prompts/problem_sentences.toml"))
             .expect("problem sentences");
@@ -242,7 +240,7 @@ fn full_mode_on_the_seed_and_r08_stays_grounded() {
         .default_model(ModelRole::Generator)
         .expect("default generator");
     let files = store.ensure(&name, false).expect("generator files");
-    let mut generator = Generator::load(&files).expect("generator");
+    let mut generator = load_generator(&files, &Default::default()).expect("generator");
     for id in ["haizigou_2024", "r08"] {
         let (doc, st, fast) = run_fast(id);
         let full = refine_full(

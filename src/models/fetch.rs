@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Environment variable naming the models folder (the `--models-dir` flag wins).
-pub const MODELS_DIR_ENV: &str = "TOWNSHIP_DIGEST_MODELS";
+pub use crate::settings::MODELS_DIR_ENV;
 
 pub struct ModelStore {
     dir: PathBuf,
@@ -41,8 +41,8 @@ struct Sidecar {
 
 /// The default models folder: `$TOWNSHIP_DIGEST_MODELS`, else `<cache dir>/township-digest/models`.
 pub fn default_models_dir() -> Result<PathBuf> {
-    if let Some(v) = std::env::var_os(MODELS_DIR_ENV).filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(v));
+    if let Some(dir) = crate::settings::models_dir() {
+        return Ok(dir);
     }
     dirs::cache_dir()
         .map(|d| d.join("township-digest").join("models"))
@@ -549,17 +549,6 @@ fn copy_with_bar(r: &mut dyn Read, w: &mut dyn Write, bar: Option<&ProgressBar>)
     Ok(total)
 }
 
-fn hub_offline() -> bool {
-    std::env::var("HF_HUB_OFFLINE")
-        .map(|v| {
-            matches!(
-                v.trim().to_ascii_lowercase().as_str(),
-                "1" | "true" | "yes" | "on"
-            )
-        })
-        .unwrap_or(false)
-}
-
 /// A file of a hub repo, from the HF cache or downloaded into it.
 fn hub_get(repo: &str, revision: Option<&str>, path: &str, progress: bool) -> Result<PathBuf> {
     use hf_hub::{Cache, Repo, RepoType};
@@ -570,7 +559,7 @@ fn hub_get(repo: &str, revision: Option<&str>, path: &str, progress: bool) -> Re
     if let Some(p) = Cache::from_env().repo(r.clone()).get(path) {
         return Ok(p);
     }
-    if hub_offline() {
+    if crate::settings::hub_offline() {
         bail!("{repo}/{path} is not in the Hugging Face cache and HF_HUB_OFFLINE is set");
     }
     let api = hf_hub::api::sync::ApiBuilder::from_env()
@@ -602,7 +591,7 @@ fn run_tool(cmd: &mut Command, what: &str) -> Result<()> {
 
 fn pip_program() -> (String, Vec<String>) {
     // `python3 -m pip` works wherever pip is installed for python3; plain `pip` as fallback.
-    if let Ok(p) = std::env::var("TOWNSHIP_DIGEST_PIP") {
+    if let Some(p) = crate::settings::pip_program() {
         return (p, vec![]);
     }
     let ok = Command::new("python3")

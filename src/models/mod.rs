@@ -1,13 +1,9 @@
-//! Local models: manifest, provisioning (hub, registry packages), encoder, generator.
-//! OWNER: models helpers.
+//! Local models: the manifest (`models/models.toml`), provisioning (hub, registry packages,
+//! sha256) and the mapping of a provisioned model's files to the loaders of the inference
+//! crate (`township_infer`), which runs them. OWNER: models helpers.
 
-pub mod alloc;
-pub mod e5s1;
-pub mod encoder;
 pub mod fetch;
-pub mod generator;
 pub mod manifest;
-pub mod qbert;
 
 use crate::cli::{Globals, ModelsCommand};
 use crate::exit::Outcome;
@@ -15,8 +11,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub use encoder::{cosine, EmbedKind, Encoder};
 pub use fetch::ModelStore;
+pub use township_infer::encoder::{cosine, EmbedKind, Encoder, EncoderOptions};
+pub use township_infer::generator::{Generator, GeneratorOptions};
+/// The inference crate's encoder and generator, where the pipeline has always found them.
+pub use township_infer::{encoder, generator};
 
 /// What a model is used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -50,6 +49,34 @@ impl ModelFiles {
             )
         })
     }
+}
+
+/// Load an encoder from its verified files, by `files.format`: "e5s1" (file `weights`) or
+/// "bert-safetensors" (`weights`, `tokenizer`, `config`).
+pub fn load_encoder(files: &ModelFiles, opts: &EncoderOptions) -> anyhow::Result<Encoder> {
+    match files.format.as_str() {
+        "e5s1" => Encoder::load_e5s1(files.path("weights")?, opts),
+        "bert-safetensors" => Encoder::load_hub(
+            files.path("weights")?,
+            files.path("tokenizer")?,
+            files.path("config")?,
+            opts,
+        ),
+        f => anyhow::bail!(
+            "model `{}`: format `{f}` is not an encoder format",
+            files.name
+        ),
+    }
+}
+
+/// Load a generator (GGUF `weights` + `tokenizer`) from its verified files.
+pub fn load_generator(files: &ModelFiles, opts: &GeneratorOptions) -> anyhow::Result<Generator> {
+    Generator::load(
+        &files.name,
+        files.path("weights")?,
+        files.path("tokenizer")?,
+        opts,
+    )
 }
 
 /// `township-digest models fetch|list|verify`

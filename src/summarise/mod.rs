@@ -614,7 +614,7 @@ fn split_two_problem_clauses(items: Vec<Item>, ctx: &Summariser) -> Result<Vec<I
             for (at, ch) in chars.iter().enumerate() {
                 if matches!(ch, '，' | ',')
                     && at >= MIN_HALF_CHARS
-                    && chars.len() - at - 1 >= MIN_HALF_CHARS
+                    && chars.len() - at > MIN_HALF_CHARS
                 {
                     cuts.push((i, k, at));
                     halves.push(chars[..at].iter().collect());

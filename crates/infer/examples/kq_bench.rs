@@ -1,18 +1,19 @@
 //! KLinear (our Q4_K / Q6_K prefill kernel) against candle's QMatMul on the real
 //! `ffn_down` tensors of the Qwen2.5 GGUF (one Q4_K, one Q6_K).
 //!
-//! usage: RAYON_NUM_THREADS=N CANDLE_NUM_THREADS=N kq_bench [GGUF] [M,M..]
+//! usage: RAYON_NUM_THREADS=N CANDLE_NUM_THREADS=N kq_bench GGUF [M,M..] [--tier avx2|scalar]
 //!
-//! GGUF defaults to the q4_k_m model in ~/.cache/township-digest; M defaults to 1,512.
+//! GGUF: the default generator's file (`township-digest models list` shows the folder); M
+//! defaults to 1,512; `--tier` caps our kernels' SIMD tier (`KernelOptions::max_tier`).
 //! Prints microseconds per call, GFLOP/s and the maximum difference between the two
 //! outputs relative to the largest output of candle's.
 use candle_core::quantized::{gguf_file, GgmlDType, QMatMul};
 use candle_core::{Device, Module, Tensor};
 use std::sync::Arc;
 use std::time::Instant;
-use township_digest::models::generator::kquant::KLinear;
-use township_digest::models::generator::q5_0;
-use township_digest::models::generator::test_values::lcg_values;
+use township_infer::kernels::kquant::KLinear;
+use township_infer::kernels::test_values::lcg_values;
+use township_infer::kernels::{KernelOptions, Tier};
 
 /// Median seconds per call of `f`, over `trials` trials of `calls` calls each.
 fn time_per_call(
@@ -44,15 +45,24 @@ fn rel_max_diff(a: &Tensor, b: &Tensor) -> candle_core::Result<f32> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let path = match std::env::args().nth(1).filter(|p| !p.is_empty()) {
+    let mut opts = KernelOptions::default();
+    let mut args = Vec::new();
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        if a == "--tier" {
+            let t = it.next().unwrap_or_default();
+            opts.max_tier =
+                Tier::from_name(&t).ok_or_else(|| anyhow::anyhow!("--tier: unknown tier `{t}`"))?;
+        } else {
+            args.push(a);
+        }
+    }
+    let path = match args.first().filter(|p| !p.is_empty()) {
         Some(p) => std::path::PathBuf::from(p),
-        None => dirs::home_dir()
-            .ok_or_else(|| anyhow::anyhow!("no home directory; pass the GGUF path"))?
-            .join(".cache/township-digest/models/qwen2.5-coder-0.5b")
-            .join("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"),
+        None => anyhow::bail!("usage: kq_bench GGUF [M,M..] [--tier avx2|scalar]"),
     };
-    let ms: Vec<usize> = std::env::args()
-        .nth(2)
+    let ms: Vec<usize> = args
+        .get(1)
         .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
         .unwrap_or_else(|| vec![1, 512]);
     let mut file =
@@ -71,11 +81,9 @@ fn main() -> anyhow::Result<()> {
     });
     let dev = Device::Cpu;
     println!(
-        "RAYON_NUM_THREADS={} CANDLE_NUM_THREADS={} rayon pool={} kernel={}",
-        std::env::var("RAYON_NUM_THREADS").unwrap_or_default(),
-        std::env::var("CANDLE_NUM_THREADS").unwrap_or_default(),
+        "rayon pool={} kernel={}",
         rayon::current_num_threads(),
-        q5_0::kernel_name()
+        opts.describe()
     );
     println!(
         "{:<24} {:>4} {:>10} {:>10} {:>8} {:>9} {:>12}",
@@ -91,7 +99,7 @@ fn main() -> anyhow::Result<()> {
         };
         let qt = Arc::new(content.tensor(&mut file, name, &dev)?);
         let (n, k) = qt.shape().dims2()?;
-        let ours = KLinear::from_arc(qt.clone())?;
+        let ours = KLinear::from_arc(qt.clone(), &opts)?;
         let candle = QMatMul::from_arc(qt)?;
         for &m in &ms {
             let xs = Tensor::from_vec(lcg_values(m * k, 7), (1, m, k), &dev)?;

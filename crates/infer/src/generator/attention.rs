@@ -437,7 +437,7 @@ pub fn silu_mul(gate: &[f32], up: &[f32]) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::generator::test_values::lcg_values;
+    use crate::kernels::test_values::lcg_values;
     use candle_core::{Device, Tensor};
 
     #[test]

@@ -20,24 +20,20 @@
 //! the token-major output once per tile, after all blocks.
 //!
 //! Linux only allows AMX after a per-process `arch_prctl(ARCH_REQ_XCOMP_PERM)`;
-//! `available()` asks for it once. `TOWNSHIP_DIGEST_AMX=0` turns AMX off (benchmarks).
+//! `supported()` asks for it once; `KernelOptions::amx` decides whether the kernels use it.
 
 /// Tokens per tile and weight rows per tile.
 pub const TILE: usize = 16;
 /// Values per quantization block (one tile product covers one block).
 const QK: usize = 32;
 
-/// Whether AMX-INT8 is usable by this process (asked once).
-pub fn available() -> bool {
-    // (avx512vl is implied by AMX CPUs; checked anyway for `widen_q5_0`.)
+/// Whether AMX-INT8 is usable by this process (asked once). Whether to use it is the
+/// caller's choice (`KernelOptions::amx`).
+pub fn supported() -> bool {
+    // (avx512vl is implied by AMX CPUs; checked anyway for the AVX-512 epilogue.)
     use std::sync::OnceLock;
     static OK: OnceLock<bool> = OnceLock::new();
-    *OK.get_or_init(|| {
-        if std::env::var("TOWNSHIP_DIGEST_AMX").as_deref() == Ok("0") {
-            return false;
-        }
-        detect()
-    })
+    *OK.get_or_init(detect)
 }
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
@@ -127,7 +123,7 @@ pub fn pack_acts(qs: &[i8], d: &[f32], c: &[f32], nbp: usize, m: usize, k: usize
 /// block scales (rows `nbp` apart); `rows` must be a multiple of `TILE`.
 ///
 /// # Safety
-/// `available()` must have returned true; `out` must be writable at every
+/// `supported()` must have returned true; `out` must be writable at every
 /// `t * out_stride + r` above; the slices must have the sizes described.
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::too_many_arguments)]
@@ -143,49 +139,8 @@ pub unsafe fn gemm(
 ) {
     assert!(rows.is_multiple_of(TILE) && wq.len() == rows * k && wd.len() == rows * nbp);
     assert!(acts.nb == k / QK);
-    // SAFETY: forwarded to the caller (features checked by `available`).
+    // SAFETY: forwarded to the caller (features checked by `supported`).
     unsafe { kernel::gemm(wq, wd, nbp, rows, k, acts, out, out_stride) }
-}
-
-/// Q5_0 weight rows in `q5_0.rs`'s regrouped layout (per row: 16-byte `qs` of every
-/// block, then 4-byte `qh` of every block, then f16 `d` of every block) times packed
-/// activations; writes `out[t * out_stride + r]` for `t < acts.m`, `r < rows`.
-///
-/// # Safety
-/// As `gemm`; `w` holds `rows` regrouped rows of `k / 32` blocks.
-#[cfg(target_arch = "x86_64")]
-pub unsafe fn gemm_q5_0(
-    w: &[u8],
-    rows: usize,
-    k: usize,
-    acts: &PackedActs,
-    out: *mut f32,
-    out_stride: usize,
-) {
-    let nb = k / QK;
-    let nbp = nb.div_ceil(8) * 8;
-    let row_bytes = nb * 22;
-    assert!(w.len() == rows * row_bytes && rows.is_multiple_of(TILE));
-    let mut wq = vec![0u8; rows * k];
-    let mut wd = vec![0f32; rows * nbp];
-    for ((src, q), d) in w
-        .chunks_exact(row_bytes)
-        .zip(wq.chunks_exact_mut(k))
-        .zip(wd.chunks_exact_mut(nbp))
-    {
-        let (qs, qh, ds) = super::q5_0::row_parts(src);
-        for b in 0..nb {
-            d[b] = super::q5_0::block_scale(ds, b);
-            let bits = u32::from_le_bytes([qh[4 * b], qh[4 * b + 1], qh[4 * b + 2], qh[4 * b + 3]]);
-            // SAFETY: block b's 16 nibble bytes and its 32 output bytes are in bounds;
-            // AVX-512 BW/VL are implied by `available()` (caller's contract).
-            unsafe {
-                kernel::widen_q5_0(qs.as_ptr().add(16 * b), bits, q.as_mut_ptr().add(QK * b))
-            };
-        }
-    }
-    // SAFETY: forwarded to the caller; wq / wd have the sizes `gemm` asserts.
-    unsafe { gemm(&wq, &wd, nbp, rows, k, acts, out, out_stride) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -227,25 +182,6 @@ mod kernel {
         // SAFETY: `cfg` is a valid 64-byte palette-1 configuration, aligned to 64.
         unsafe {
             std::arch::asm!("ldtilecfg [{cfg}]", cfg = in(reg) &cfg, options(nostack, readonly));
-        }
-    }
-
-    /// One Q5_0 block to 32 unsigned values `q` in `0..32`: value `j < 16` is the low nibble
-    /// of byte `j`, value `j + 16` its high nibble, and bit `i` of `qh` adds 16 to value `i`.
-    ///
-    /// # Safety
-    /// 16 bytes readable at `qs`, 32 writable at `out`.
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-    pub(super) unsafe fn widen_q5_0(qs: *const u8, qh: u32, out: *mut u8) {
-        // SAFETY: forwarded to the caller.
-        unsafe {
-            let b = _mm_loadu_si128(qs as *const __m128i);
-            let low = _mm_set1_epi8(0x0F);
-            let lo = _mm_and_si128(b, low);
-            let hi = _mm_and_si128(_mm_srli_epi16::<4>(b), low);
-            let v = _mm256_set_m128i(hi, lo);
-            let v = _mm256_mask_add_epi8(v, qh, v, _mm256_set1_epi8(16));
-            _mm256_storeu_si256(out as *mut __m256i, v);
         }
     }
 
@@ -383,7 +319,7 @@ mod tests {
 
     #[test]
     fn amx_gemm_matches_the_block_formula() {
-        if !available() {
+        if !supported() {
             eprintln!("AMX not available on this machine: skipped");
             return;
         }
@@ -418,7 +354,7 @@ mod tests {
         let acts = pack_acts(&qs, &d, &c, nbp, m, k);
         let stride = rows + 5;
         let mut out = vec![f32::NAN; m * stride];
-        // SAFETY: available() is true; out has m rows of `stride` >= rows.
+        // SAFETY: supported() is true; out has m rows of `stride` >= rows.
         unsafe { gemm(&wq, &wd, nbp, rows, k, &acts, out.as_mut_ptr(), stride) };
         for t in 0..m {
             for r in 0..rows {

@@ -1,12 +1,14 @@
 //! Qwen2 with quantized weights: a fork of candle-transformers 0.11.1 `quantized_qwen2`
-//! (Apache-2.0/MIT) with three changes for CPU speed and memory. OWNER: generator.
+//! (Apache-2.0/MIT) with four changes for CPU speed and memory. OWNER: generator.
 //!
-//! 1. Q5_0 matrices run through our own SIMD kernel (`super::q5_0`, AVX2 / AVX-512 VNNI, a
-//!    port of llama.cpp's approach). candle 0.11.1 has only a scalar Q5_0 x Q8_0 dot product on
-//!    x86, and Qwen2.5-0.5B Q4_K_M stores most of its matrices as Q5_0 (hidden size 896 is not
-//!    a multiple of 256, so llama.cpp's quantizer falls back from Q4_K/Q6_K to Q5_0). The
-//!    earlier fix, an exact conversion to Q8_0 at load (`q5_0_to_q8_0`), is kept for
-//!    comparison (`TOWNSHIP_DIGEST_Q5_0=q8_0`): same results, 1.5x the bytes, slower.
+//! 1. Q5_0 matrices run through our own SIMD kernel (`kernels::q5_0`, AVX2 / AVX-512 VNNI,
+//!    AMX for prefill, a port of llama.cpp's approach), Q4_K / Q6_K prefill through
+//!    `kernels::kquant`, as [`KernelOptions`] choose. candle 0.11.1 has only a scalar Q5_0 x
+//!    Q8_0 dot product on x86, and Qwen2.5-0.5B Q4_K_M stores most of its matrices as Q5_0
+//!    (hidden size 896 is not a multiple of 256, so llama.cpp's quantizer falls back from
+//!    Q4_K/Q6_K to Q5_0). The earlier fix, an exact conversion to Q8_0 at load
+//!    (`kernels::q5_0::q5_0_to_q8_0`), is kept for comparison (feature `compare`,
+//!    `Q5_0Kernel::Q8_0`): same results, 1.5x the bytes, slower.
 //! 2. The token-embedding table stays quantized; rows are gathered and dequantized per token
 //!    (candle's version dequantizes all 151,936 x 896 values to f32: ~0.55 GB).
 //! 3. Attention runs on plain slices (`super::attention`): rotary embedding and biases in
@@ -17,11 +19,12 @@
 //! 4. The MLP's `silu(gate) * up` is one vectorised pass (`attention::silu_mul`).
 
 use super::attention::{self, Heads, KvCache, Rope};
-use super::cpu_tensor::with_f32_slice;
-use super::kquant::KLinear;
-use super::q5_0::Q5Linear;
-use super::row_split::RowSplit;
-use candle_core::quantized::{GgmlDType, QStorage, QTensor};
+use crate::kernels::cpu_tensor::with_f32_slice;
+use crate::kernels::kquant::KLinear;
+use crate::kernels::q5_0::Q5Linear;
+use crate::kernels::row_split::RowSplit;
+use crate::kernels::{KQuantKernel, KernelOptions, Q5_0Kernel};
+use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::Module;
 use candle_core::{quantized::gguf_file, Device, IndexOp, Result, Tensor};
 use candle_transformers::quantized_nn::RmsNorm;
@@ -116,7 +119,9 @@ impl ModelWeights {
         ct: gguf_file::Content,
         reader: &mut R,
         device: &Device,
+        kernels: &KernelOptions,
     ) -> Result<Self> {
+        let qmatmul = |t: QTensor| qmatmul(t, kernels);
         let md_get = |s: &str| match ct.metadata.get(s) {
             None => candle_core::bail!("cannot find {s} in metadata"),
             Some(v) => Ok(v),
@@ -266,8 +271,8 @@ fn embed(table: &QTensor, ids: &Tensor) -> Result<Tensor> {
     table.embedding(ids)
 }
 
-/// A matmul weight: Q5_0 through our kernels (`super::q5_0`, `super::amx`), Q4_K / Q6_K
-/// through `super::kquant`, everything else through candle's `QMatMul`.
+/// A matmul weight: Q5_0 through our kernels (`kernels::q5_0`, `kernels::amx`), Q4_K / Q6_K
+/// through `kernels::kquant`, everything else through candle's `QMatMul`.
 #[derive(Debug, Clone)]
 enum Linear {
     Q5(std::sync::Arc<Q5Linear>),
@@ -285,56 +290,31 @@ impl Module for Linear {
     }
 }
 
-/// How Q5_0 weights are run; `TOWNSHIP_DIGEST_Q5_0` = `kernel` (default), `q8_0` (exact
-/// conversion to Q8_0, candle's kernels) or `candle` (candle's scalar Q5_0): the last two
-/// exist for benchmarks and comparisons.
-fn qmatmul(t: QTensor) -> Result<Linear> {
+/// The linear layer for a weight, as the kernel options choose: Q5_0 through our kernel,
+/// Q4_K / Q6_K through `kquant` (our prefill kernels, candle's for decoding), everything else
+/// through candle's, split into row bands.
+fn qmatmul(t: QTensor, kernels: &KernelOptions) -> Result<Linear> {
     if t.dtype() == GgmlDType::Q5_0 {
-        match std::env::var("TOWNSHIP_DIGEST_Q5_0").as_deref() {
-            Ok("candle") => {}
-            Ok("q8_0") => {
+        match kernels.q5_0 {
+            Q5_0Kernel::Ours => {
+                return Ok(Linear::Q5(std::sync::Arc::new(Q5Linear::from_qtensor(
+                    &t, kernels,
+                )?)))
+            }
+            #[cfg(feature = "compare")]
+            Q5_0Kernel::Candle => {}
+            #[cfg(feature = "compare")]
+            Q5_0Kernel::Q8_0 => {
                 return Ok(Linear::Candle(std::sync::Arc::new(RowSplit::new(
-                    &q5_0_to_q8_0(&t)?,
+                    &crate::kernels::q5_0::q5_0_to_q8_0(&t)?,
                 )?)));
             }
-            _ => return Ok(Linear::Q5(std::sync::Arc::new(Q5Linear::from_qtensor(&t)?))),
         }
     }
-    // Q4_K / Q6_K (`ffn_down`): our prefill kernel, candle's for decoding (see `kquant`);
-    // `TOWNSHIP_DIGEST_KQUANT=candle` keeps candle's for both, for comparison.
-    if matches!(t.dtype(), GgmlDType::Q4K | GgmlDType::Q6K)
-        && std::env::var("TOWNSHIP_DIGEST_KQUANT").as_deref() != Ok("candle")
+    if matches!(t.dtype(), GgmlDType::Q4K | GgmlDType::Q6K) && kernels.kquant == KQuantKernel::Ours
     {
-        let k = KLinear::from_arc(std::sync::Arc::new(t))?;
+        let k = KLinear::from_arc(std::sync::Arc::new(t), kernels)?;
         return Ok(Linear::K(std::sync::Arc::new(k)));
     }
     Ok(Linear::Candle(std::sync::Arc::new(RowSplit::new(&t)?)))
-}
-
-const Q5_0_BYTES: usize = 22; // f16 d, u32 qh, 16 bytes of nibbles
-const Q8_0_BYTES: usize = 34; // f16 d, 32 i8
-
-/// Exact conversion of a Q5_0 tensor to Q8_0 (same block size 32, same scale).
-pub fn q5_0_to_q8_0(t: &QTensor) -> Result<QTensor> {
-    let data = t.data()?;
-    if !data.len().is_multiple_of(Q5_0_BYTES) {
-        candle_core::bail!("Q5_0 tensor of {} bytes is not whole blocks", data.len())
-    }
-    let mut out = Vec::with_capacity(data.len() / Q5_0_BYTES * Q8_0_BYTES);
-    for b in data.chunks_exact(Q5_0_BYTES) {
-        out.extend_from_slice(&b[0..2]);
-        let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
-        let qs = &b[6..22];
-        let mut q = [0u8; 32];
-        for j in 0..16 {
-            let h0 = (((qh >> j) & 1) << 4) as u8;
-            let h1 = (((qh >> (j + 16)) & 1) << 4) as u8;
-            q[j] = ((qs[j] & 0x0F) | h0).wrapping_sub(16);
-            q[j + 16] = ((qs[j] >> 4) | h1).wrapping_sub(16);
-        }
-        out.extend_from_slice(&q);
-    }
-    let device = t.device();
-    let storage = QStorage::from_data(std::borrow::Cow::Owned(out), &device, GgmlDType::Q8_0)?;
-    QTensor::new(storage, t.shape().clone())
 }

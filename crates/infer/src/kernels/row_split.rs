@@ -5,7 +5,9 @@
 //! other one does, and decoding with two threads was ~20% slower than it should be. Cut
 //! into bands, the matrices candle still serves (Q8_0, and Q4_K/Q6_K for few rows) run on
 //! rayon's pool like everything else, with candle's own pool set to run inline
-//! (`CANDLE_NUM_THREADS=1`, which `run`, `bench` and the examples set).
+//! (`CANDLE_NUM_THREADS=1`: the program's `main` sets it before any thread starts, `bench`
+//! passes it to its workers, the benchmark commands pass it to the examples; this crate sets
+//! no variable).
 
 use candle_core::quantized::{QMatMul, QStorage, QTensor};
 use candle_core::{Module, Result, Tensor};

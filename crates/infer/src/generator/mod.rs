@@ -1,59 +1,54 @@
 //! Generator: a chat model read from a GGUF file and run by candle on the CPU.
 //! OWNER: generator.
 //!
-//! - architecture from the GGUF metadata `general.architecture`: `qwen2`, `qwen3`, `gemma3`;
-//! - tokenizer from `tokenizer.json` (the `tokenizers` crate), checked against the model;
-//! - chat template from `tokenizer.chat_template`: ChatML (`<|im_start|>`) or Gemma
-//!   (`<start_of_turn>`), recognised rather than executed as Jinja;
+//! - architecture from the GGUF metadata `general.architecture`: `qwen2` (our fork,
+//!   [`qwen2`]), `qwen3`, `gemma3` (candle's);
+//! - tokenizer from `tokenizer.json` (the `tokenizers` crate), checked against the model
+//!   ([`gguf`]);
+//! - chat template from `tokenizer.chat_template` ([`chat`]);
 //! - deterministic greedy decoding, stop tokens looked up by name, a token budget,
 //!   UTF-8-safe streaming decode, the KV cache cleared before every prompt.
+//!
+//! Loaders take file paths and [`GeneratorOptions`]; nothing here reads the environment.
 
-pub mod amx;
 pub mod attention;
-pub mod cpu_tensor;
-pub mod kquant;
-pub mod q5_0;
+pub mod chat;
+pub mod gguf;
 pub mod qwen2;
-pub mod row_split;
-pub mod test_values;
 
-use super::ModelFiles;
+pub use chat::{ChatMessage, ChatTemplate};
+pub use gguf::{inspect_gguf, GgufInfo};
+
+use crate::kernels::KernelOptions;
 use anyhow::{anyhow, bail, Context, Result};
-use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
-use candle_transformers::models::{quantized_gemma3, quantized_qwen2, quantized_qwen3};
+#[cfg(feature = "compare")]
+use candle_transformers::models::quantized_qwen2;
+use candle_transformers::models::{quantized_gemma3, quantized_qwen3};
+use gguf::{check_tokenizer, gguf_info, read_gguf_header, SUPPORTED_ARCHS};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 use tokenizers::Tokenizer;
 
-/// One turn of a conversation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChatMessage {
-    /// "system" | "user" | "assistant"
-    pub role: String,
-    pub content: String,
+/// Which implementation runs `qwen2` models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Qwen2Impl {
+    /// Our fork ([`qwen2`]), with our kernels as [`KernelOptions`] choose.
+    #[default]
+    Ours,
+    /// candle's own `quantized_qwen2`, for comparison: one instance only (no
+    /// [`Generator::try_clone`]).
+    #[cfg(feature = "compare")]
+    CandleUpstream,
 }
 
-impl ChatMessage {
-    pub fn system(content: impl Into<String>) -> Self {
-        Self {
-            role: "system".into(),
-            content: content.into(),
-        }
-    }
-    pub fn user(content: impl Into<String>) -> Self {
-        Self {
-            role: "user".into(),
-            content: content.into(),
-        }
-    }
-    pub fn assistant(content: impl Into<String>) -> Self {
-        Self {
-            role: "assistant".into(),
-            content: content.into(),
-        }
-    }
+/// The choices of a generator load. The default is the fastest this CPU allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GeneratorOptions {
+    /// The kernels of our Qwen2 fork.
+    pub kernels: KernelOptions,
+    pub qwen2: Qwen2Impl,
 }
 
 /// Default prefill chunk (tokens per forward pass).
@@ -91,110 +86,11 @@ pub struct Generation {
     pub stopped: bool,
 }
 
-/// Chat template families recognised in `tokenizer.chat_template`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChatTemplate {
-    /// `<|im_start|>role\n…<|im_end|>\n` (Qwen).
-    ChatMl {
-        /// The template adds Qwen's default system prompt when none is given.
-        default_qwen_system: bool,
-    },
-    /// `<start_of_turn>user\n…<end_of_turn>\n<start_of_turn>model\n` (Gemma).
-    Gemma,
-}
-
-const QWEN_DEFAULT_SYSTEM: &str =
-    "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
-
-impl ChatTemplate {
-    /// Recognise a template by its markers.
-    pub fn recognise(template: &str) -> Result<ChatTemplate> {
-        if template.contains("<|im_start|>") {
-            Ok(ChatTemplate::ChatMl {
-                default_qwen_system: template.contains(QWEN_DEFAULT_SYSTEM),
-            })
-        } else if template.contains("<start_of_turn>") {
-            Ok(ChatTemplate::Gemma)
-        } else {
-            let head: String = template.chars().take(80).collect();
-            bail!("unknown chat template (neither ChatML `<|im_start|>` nor Gemma `<start_of_turn>`): {head:?}")
-        }
-    }
-
-    /// Render the conversation, ending with the opening of the assistant's turn.
-    pub fn render(&self, messages: &[ChatMessage]) -> Result<String> {
-        for m in messages {
-            if !matches!(m.role.as_str(), "system" | "user" | "assistant") {
-                bail!("unknown chat role `{}` (system, user or assistant)", m.role);
-            }
-        }
-        let mut out = String::new();
-        match self {
-            ChatTemplate::ChatMl {
-                default_qwen_system,
-            } => {
-                if *default_qwen_system && messages.first().is_none_or(|m| m.role != "system") {
-                    out.push_str("<|im_start|>system\n");
-                    out.push_str(QWEN_DEFAULT_SYSTEM);
-                    out.push_str("<|im_end|>\n");
-                }
-                for m in messages {
-                    out.push_str("<|im_start|>");
-                    out.push_str(&m.role);
-                    out.push('\n');
-                    out.push_str(&m.content);
-                    out.push_str("<|im_end|>\n");
-                }
-                out.push_str("<|im_start|>assistant\n");
-            }
-            ChatTemplate::Gemma => {
-                out.push_str("<bos>");
-                let mut system = String::new();
-                for m in messages {
-                    match m.role.as_str() {
-                        "system" => {
-                            system.push_str(&m.content);
-                            system.push_str("\n\n");
-                        }
-                        role => {
-                            let role = if role == "assistant" { "model" } else { "user" };
-                            out.push_str("<start_of_turn>");
-                            out.push_str(role);
-                            out.push('\n');
-                            if role == "user" && !system.is_empty() {
-                                out.push_str(&system);
-                                system.clear();
-                            }
-                            out.push_str(&m.content);
-                            out.push_str("<end_of_turn>\n");
-                        }
-                    }
-                }
-                out.push_str("<start_of_turn>model\n");
-            }
-        }
-        Ok(out)
-    }
-
-    fn stop_token_names(&self) -> &'static [&'static str] {
-        match self {
-            ChatTemplate::ChatMl { .. } => &["<|im_end|>", "<|endoftext|>"],
-            ChatTemplate::Gemma => &["<end_of_turn>", "<eos>"],
-        }
-    }
-
-    fn required_tokens(&self) -> &'static [&'static str] {
-        match self {
-            ChatTemplate::ChatMl { .. } => &["<|im_start|>", "<|im_end|>"],
-            ChatTemplate::Gemma => &["<start_of_turn>", "<end_of_turn>"],
-        }
-    }
-}
-
 enum Model {
-    /// This project's fork (Q5_0 run as exact Q8_0, quantized embeddings).
+    /// This project's fork (our kernels, quantized embeddings, fused attention).
     Qwen2(qwen2::ModelWeights),
-    /// candle's own, for comparison (`TOWNSHIP_DIGEST_UPSTREAM_QWEN2=1`).
+    /// candle's own, for comparison (`Qwen2Impl::CandleUpstream`).
+    #[cfg(feature = "compare")]
     Qwen2Upstream(quantized_qwen2::ModelWeights),
     Qwen3(quantized_qwen3::ModelWeights),
     Gemma3(quantized_gemma3::ModelWeights),
@@ -204,6 +100,7 @@ impl Model {
     fn forward(&mut self, input: &Tensor, index_pos: usize) -> candle_core::Result<Tensor> {
         match self {
             Model::Qwen2(m) => m.forward(input, index_pos),
+            #[cfg(feature = "compare")]
             Model::Qwen2Upstream(m) => m.forward(input, index_pos),
             Model::Qwen3(m) => m.forward(input, index_pos),
             Model::Gemma3(m) => m.forward(input, index_pos),
@@ -217,6 +114,7 @@ impl Model {
             Model::Qwen2(m) => Model::Qwen2(m.clone()),
             Model::Qwen3(m) => Model::Qwen3(m.clone()),
             Model::Gemma3(m) => Model::Gemma3(m.clone()),
+            #[cfg(feature = "compare")]
             Model::Qwen2Upstream(_) => return None,
         };
         m.clear_kv_cache();
@@ -226,6 +124,7 @@ impl Model {
     fn clear_kv_cache(&mut self) {
         match self {
             Model::Qwen2(m) => m.clear_kv_cache(),
+            #[cfg(feature = "compare")]
             Model::Qwen2Upstream(m) => m.clear_kv_cache(),
             Model::Qwen3(m) => m.clear_kv_cache(),
             // gemma3 has no clear_kv_cache in candle 0.11.1; a forward pass at index_pos 0
@@ -248,148 +147,6 @@ pub struct Generator {
     device: Device,
 }
 
-/// What the GGUF header says, read without loading the weights.
-#[derive(Debug, Clone)]
-pub struct GgufInfo {
-    pub architecture: String,
-    pub name: Option<String>,
-    pub chat_template: Option<String>,
-    pub context_length: Option<usize>,
-    /// Rows of `token_embd.weight`.
-    pub vocab_rows: usize,
-    /// `tokenizer.ggml.tokens`, when present.
-    pub tokens: Vec<String>,
-}
-
-const SUPPORTED_ARCHS: &[&str] = &["qwen2", "qwen3", "gemma3"];
-
-fn read_gguf_header(path: &Path) -> Result<(gguf_file::Content, std::fs::File)> {
-    let mut file = std::fs::File::open(path)
-        .with_context(|| format!("cannot open model file {}", path.display()))?;
-    let ct = gguf_file::Content::read(&mut file).map_err(|e| {
-        anyhow!(
-            "model file {} is not a readable GGUF file (corrupt or truncated?): {e}",
-            path.display()
-        )
-    })?;
-    Ok((ct, file))
-}
-
-fn gguf_info(ct: &gguf_file::Content, path: &Path) -> Result<GgufInfo> {
-    let md_str = |k: &str| ct.metadata.get(k).and_then(|v| v.to_string().ok()).cloned();
-    let architecture = md_str("general.architecture").ok_or_else(|| {
-        anyhow!(
-            "model file {}: GGUF metadata has no `general.architecture`",
-            path.display()
-        )
-    })?;
-    let context_length = ct
-        .metadata
-        .get(&format!("{architecture}.context_length"))
-        .and_then(|v| v.to_u64().ok().or_else(|| v.to_u32().ok().map(u64::from)))
-        .map(|v| v as usize);
-    let emb = ct.tensor_infos.get("token_embd.weight").ok_or_else(|| {
-        anyhow!(
-            "model file {}: no `token_embd.weight` tensor",
-            path.display()
-        )
-    })?;
-    let vocab_rows = emb.shape.dims().first().copied().unwrap_or(0);
-    let tokens = match ct.metadata.get("tokenizer.ggml.tokens") {
-        Some(gguf_file::Value::Array(vs)) => vs
-            .iter()
-            .map(|v| v.to_string().cloned().unwrap_or_default())
-            .collect(),
-        _ => Vec::new(),
-    };
-    Ok(GgufInfo {
-        architecture,
-        name: md_str("general.name"),
-        chat_template: md_str("tokenizer.chat_template"),
-        context_length,
-        vocab_rows,
-        tokens,
-    })
-}
-
-/// Read the GGUF header of a file (no weights).
-pub fn inspect_gguf(path: &Path) -> Result<GgufInfo> {
-    let (ct, _) = read_gguf_header(path)?;
-    gguf_info(&ct, path)
-}
-
-/// Check that a tokenizer belongs to a model: every token id fits in the embedding, the
-/// template's special tokens exist, and token strings agree with the GGUF vocabulary.
-fn check_tokenizer(
-    tokenizer: &Tokenizer,
-    info: &GgufInfo,
-    template: &ChatTemplate,
-    tok_path: &Path,
-) -> Result<()> {
-    let mismatch = |why: String| {
-        anyhow!(
-            "tokenizer does not match model: {} vs the model's {} token rows: {why}",
-            tok_path.display(),
-            info.vocab_rows
-        )
-    };
-    let tok_vocab = tokenizer.get_vocab_size(true);
-    if tok_vocab > info.vocab_rows {
-        return Err(mismatch(format!(
-            "the tokenizer has {tok_vocab} tokens, more than the model's embedding rows"
-        )));
-    }
-    // Embedding tables are padded (Qwen2.5: 151,665 real tokens, 151,936 rows), but a
-    // tokenizer covering less than 90% of them belongs to another model.
-    if tok_vocab * 10 < info.vocab_rows * 9 {
-        return Err(mismatch(format!(
-            "the tokenizer has only {tok_vocab} tokens"
-        )));
-    }
-    for name in template.required_tokens() {
-        if tokenizer.token_to_id(name).is_none() {
-            return Err(mismatch(format!(
-                "special token {name} required by the chat template is missing"
-            )));
-        }
-    }
-    if !info.tokens.is_empty() {
-        // Compare token strings on a spread of ids and on every special token.
-        let n = info.tokens.len().min(tok_vocab);
-        let step = (n / 997).max(1);
-        let mut checked = 0usize;
-        let mut differ = Vec::new();
-        let mut ids: Vec<usize> = (0..n).step_by(step).collect();
-        for name in template.required_tokens() {
-            if let Some(id) = tokenizer.token_to_id(name) {
-                ids.push(id as usize);
-            }
-        }
-        for id in ids {
-            let Some(gguf_tok) = info.tokens.get(id) else {
-                differ.push(format!("id {id} is beyond the GGUF vocabulary"));
-                continue;
-            };
-            let Some(tok) = tokenizer.id_to_token(id as u32) else {
-                continue;
-            };
-            checked += 1;
-            if &tok != gguf_tok {
-                differ.push(format!("id {id}: {tok:?} vs {gguf_tok:?}"));
-            }
-        }
-        if differ.len() * 50 > checked.max(1) {
-            let examples: Vec<_> = differ.iter().take(3).cloned().collect();
-            return Err(mismatch(format!(
-                "{} of {checked} sampled token strings differ from the GGUF vocabulary, e.g. {}",
-                differ.len(),
-                examples.join("; ")
-            )));
-        }
-    }
-    Ok(())
-}
-
 impl Generator {
     /// Another instance of the same model for a second thread: the weights and tokenizer are
     /// shared, not loaded again; the KV cache is its own. `None` when the architecture's model
@@ -408,15 +165,14 @@ impl Generator {
         })
     }
 
-    /// Load a GGUF chat model and its tokenizer.
-    pub fn load(files: &ModelFiles) -> Result<Generator> {
-        let weights = files.path("weights")?;
-        let tok_path = files.path("tokenizer")?;
-        Self::load_paths(&files.name, weights, tok_path)
-    }
-
-    /// Load from explicit paths (the GGUF and `tokenizer.json`).
-    pub fn load_paths(name: &str, weights: &Path, tok_path: &Path) -> Result<Generator> {
+    /// Load a GGUF chat model (`weights`) and its `tokenizer.json` (`tok_path`), checking
+    /// that they belong together; `name` is what [`Generator::name`] reports.
+    pub fn load(
+        name: &str,
+        weights: &Path,
+        tok_path: &Path,
+        opts: &GeneratorOptions,
+    ) -> Result<Generator> {
         let (ct, mut file) = read_gguf_header(weights)?;
         let info = gguf_info(&ct, weights)?;
         if !SUPPORTED_ARCHS.contains(&info.architecture.as_str()) {
@@ -481,14 +237,14 @@ impl Generator {
             }
         }
         let model = match info.architecture.as_str() {
-            "qwen2" if std::env::var_os("TOWNSHIP_DIGEST_UPSTREAM_QWEN2").is_some() => {
-                Model::Qwen2Upstream(
-                    quantized_qwen2::ModelWeights::from_gguf(ct, &mut file, &device)
-                        .map_err(load_err)?,
-                )
-            }
+            #[cfg(feature = "compare")]
+            "qwen2" if opts.qwen2 == Qwen2Impl::CandleUpstream => Model::Qwen2Upstream(
+                quantized_qwen2::ModelWeights::from_gguf(ct, &mut file, &device)
+                    .map_err(load_err)?,
+            ),
             "qwen2" => Model::Qwen2(
-                qwen2::ModelWeights::from_gguf(ct, &mut file, &device).map_err(load_err)?,
+                qwen2::ModelWeights::from_gguf(ct, &mut file, &device, &opts.kernels)
+                    .map_err(load_err)?,
             ),
             "qwen3" => Model::Qwen3(
                 quantized_qwen3::ModelWeights::from_gguf(ct, &mut file, &device)
@@ -786,23 +542,11 @@ pub fn peak_rss_bytes() -> u64 {
         .unwrap_or(0)
 }
 
-/// Measure prefill of `prompt_tokens[i]` tokens of `text` (repeated as needed), each followed
-/// by `decode_tokens` greedy tokens (stop tokens ignored). Threads: whatever
-/// `RAYON_NUM_THREADS`/`CANDLE_NUM_THREADS` gave this process.
-pub fn benchmark(
-    files: &ModelFiles,
-    text: &str,
-    prompt_tokens: &[usize],
-    decode_tokens: usize,
-    prefill_chunk: usize,
-) -> Result<Vec<GeneratorBench>> {
-    let mut g = Generator::load(files)?;
-    g.benchmark_loaded(text, prompt_tokens, decode_tokens, prefill_chunk)
-}
-
 impl Generator {
-    /// [`benchmark`] on an already loaded model.
-    pub fn benchmark_loaded(
+    /// Measure prefill of `prompt_tokens[i]` tokens of `text` (repeated as needed), each
+    /// followed by `decode_tokens` greedy tokens (stop tokens ignored). Threads: those of
+    /// the current rayon pool.
+    pub fn benchmark(
         &mut self,
         text: &str,
         prompt_tokens: &[usize],
@@ -813,7 +557,7 @@ impl Generator {
         if base.is_empty() {
             bail!("benchmark text has no tokens");
         }
-        let threads = candle_core::utils::get_num_threads();
+        let threads = rayon::current_num_threads();
         // warm-up (first-touch of the weights, repacking caches)
         self.generate_ids(&base[..base.len().min(16)], 2, 0, false, |_| {})?;
         let mut rows = Vec::new();

@@ -2,7 +2,11 @@
 //! to Q8_0 (what the generator does at load today).
 //!
 //! usage: RAYON_NUM_THREADS=N CANDLE_NUM_THREADS=N q5_bench [copies] [K,N;K,N..] [M,M..]
+//!            [--tier avx2|scalar] [--no-amx]
 //!        q5_bench --gguf FILE   (tensor types and shapes of a model)
+//!
+//! Needs the `compare` feature (the Q8_0 conversion):
+//! `cargo run --release -p township-infer --features compare --example q5_bench`.
 //!
 //! m = 1 rotates over `copies` (default 8) independent weight matrices so that the
 //! weights do not sit in L2 between calls, as in decoding where every layer's weights are
@@ -10,9 +14,9 @@
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor};
 use std::time::Instant;
-use township_digest::models::generator::q5_0::{self, Q5Linear};
-use township_digest::models::generator::qwen2::q5_0_to_q8_0;
-use township_digest::models::generator::test_values::lcg_values;
+use township_infer::kernels::q5_0::{q5_0_to_q8_0, Q5Linear};
+use township_infer::kernels::test_values::lcg_values;
+use township_infer::kernels::{KernelOptions, Tier};
 
 /// Median seconds per call of `f`, over `trials` trials of `calls` calls each.
 fn time_per_call(
@@ -56,32 +60,44 @@ fn list_gguf(path: &str) -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    if std::env::args().nth(1).as_deref() == Some("--gguf") {
-        let path = std::env::args()
-            .nth(2)
-            .ok_or_else(|| anyhow::anyhow!("usage: q5_bench --gguf FILE"))?;
-        return list_gguf(&path);
+    let mut opts = KernelOptions::default();
+    let mut args = Vec::new();
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--tier" => {
+                let t = it.next().unwrap_or_default();
+                opts.max_tier = Tier::from_name(&t)
+                    .ok_or_else(|| anyhow::anyhow!("--tier: unknown tier `{t}`"))?;
+            }
+            "--no-amx" => opts.amx = false,
+            _ => args.push(a),
+        }
     }
-    let copies: usize = std::env::args()
-        .nth(1)
+    if args.first().map(String::as_str) == Some("--gguf") {
+        let path = args
+            .get(1)
+            .ok_or_else(|| anyhow::anyhow!("usage: q5_bench --gguf FILE"))?;
+        return list_gguf(path);
+    }
+    let copies: usize = args
+        .first()
         .and_then(|s| s.parse().ok())
         .unwrap_or(8)
         .max(1);
     let dev = Device::Cpu;
     println!(
-        "RAYON_NUM_THREADS={} CANDLE_NUM_THREADS={} rayon pool={} copies(m=1)={copies} kernel={}",
-        std::env::var("RAYON_NUM_THREADS").unwrap_or_default(),
-        std::env::var("CANDLE_NUM_THREADS").unwrap_or_default(),
+        "rayon pool={} copies(m=1)={copies} kernel={}",
         rayon::current_num_threads(),
-        q5_0::kernel_name()
+        opts.describe()
     );
     println!(
         "{:>11} {:>4} {:>10} {:>10} {:>9} {:>9} {:>8}",
         "k -> n", "m", "impl", "MB weight", "us/call", "GB/s", "GFLOP/s"
     );
     // optional: q5_bench COPIES K,N[;K,N..] M[,M..]
-    let shapes: Vec<(usize, usize)> = std::env::args()
-        .nth(2)
+    let shapes: Vec<(usize, usize)> = args
+        .get(1)
         .map(|s| {
             s.split(';')
                 .filter_map(|p| p.split_once(','))
@@ -89,8 +105,8 @@ fn main() -> anyhow::Result<()> {
                 .collect()
         })
         .unwrap_or_else(|| vec![(896, 4864), (4864, 896)]);
-    let ms: Vec<usize> = std::env::args()
-        .nth(3)
+    let ms: Vec<usize> = args
+        .get(2)
         .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
         .unwrap_or_else(|| vec![1, 512]);
     for &(k, n) in &shapes {
@@ -100,7 +116,7 @@ fn main() -> anyhow::Result<()> {
         for c in 0..copies {
             let w = Tensor::from_vec(lcg_values(n * k, 100 + c as u64), (n, k), &dev)?;
             let qt = QTensor::quantize(&w, GgmlDType::Q5_0)?;
-            q5.push(Q5Linear::from_qtensor(&qt)?);
+            q5.push(Q5Linear::from_qtensor(&qt, &opts)?);
             let q8t = q5_0_to_q8_0(&qt)?;
             q8_bytes = q8t.storage_size_in_bytes();
             q8.push(QMatMul::from_qtensor(q8t)?);

