@@ -14,6 +14,7 @@ pub mod models;
 pub mod normalize;
 pub mod output;
 pub mod platform;
+pub mod prompt_files;
 pub mod read;
 pub mod render;
 pub mod report;

@@ -10,12 +10,12 @@ use crate::models::generator::Generator;
 use crate::models::{load_encoder, load_generator, ModelFiles, ModelRole, ModelStore};
 use crate::normalize::NormalizedText;
 use crate::output::{write_atomic, write_json_atomic};
+use crate::prompt_files::{PromptFiles, PromptSource};
 use crate::read;
 use crate::report::ReportSummary;
 use crate::settings::Settings;
 use crate::structure::{self, ReportStructure};
-use crate::summarise::{self, ProblemSentences, Prompts, Resources};
-use crate::themes::ThemeSet;
+use crate::summarise::{self, Resources};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -87,20 +87,20 @@ fn run(globals: &Globals, settings: &Settings, args: &RunArgs) -> Result<Outcome
     let started = Instant::now();
     let mut timings = BTreeMap::new();
     let project = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let prompts_dir = args
-        .prompts
-        .clone()
-        .unwrap_or_else(|| project.join("prompts"));
-    let themes_path = args
-        .themes
-        .clone()
-        .unwrap_or_else(|| prompts_dir.join("themes.toml"));
-    let themes = ThemeSet::load(&themes_path)?;
-    let themes_sha = sha256_file(&themes_path)?;
-    let prompts = Prompts::load(&prompts_dir)?;
-    let problem_sentences_path = prompts_dir.join("problem_sentences.toml");
-    let problem_sentences = ProblemSentences::load(&problem_sentences_path)?;
-    let problem_sentences_sha = sha256_file(&problem_sentences_path)?;
+    // Every user data file is read and checked before the models load.
+    let source = PromptSource::choose(args.prompts.as_deref(), &project);
+    let PromptFiles {
+        source,
+        themes,
+        themes_origin,
+        themes_sha,
+        templates: prompts,
+        label_template,
+        problem_sentences,
+        problem_sentences_sha,
+        indicators,
+    } = PromptFiles::load(source, args.themes.as_deref())?;
+    tracing::debug!("prompt files: {}", source.describe());
 
     std::fs::create_dir_all(args.out.join("reports"))
         .with_context(|| format!("cannot create output folder {}", args.out.display()))?;
@@ -160,9 +160,8 @@ fn run(globals: &Globals, settings: &Settings, args: &RunArgs) -> Result<Outcome
     )
     .with_context(|| {
         format!(
-            "from {} and {}",
-            themes_path.display(),
-            problem_sentences_path.display()
+            "from {themes_origin} and the problem sentences of {}",
+            source.describe()
         )
     })?;
     if !resources.trained.is_empty() {
@@ -396,8 +395,15 @@ fn run(globals: &Globals, settings: &Settings, args: &RunArgs) -> Result<Outcome
             })
             .collect();
         let reports: Vec<ReportSummary> = done.iter().map(|(_, s)| (*s).clone()).collect();
-        let result = compare::compare(&inputs, themes, encoder, generator.as_mut(), &prompts_dir)
-            .and_then(|digest| crate::render::write_digest(&args.out, &digest, &reports, themes));
+        let result = compare::compare(
+            &inputs,
+            themes,
+            encoder,
+            generator.as_mut(),
+            &label_template,
+            &indicators,
+        )
+        .and_then(|digest| crate::render::write_digest(&args.out, &digest, &reports, themes));
         if let Err(e) = result {
             tracing::error!("digest: {e:#}");
             digest_error = Some(format!("{e:#}"));
@@ -411,7 +417,7 @@ fn run(globals: &Globals, settings: &Settings, args: &RunArgs) -> Result<Outcome
     let n_ok = statuses.len() - n_failed;
     let mut settings = BTreeMap::new();
     settings.insert("inputs", serde_json::json!(args.inputs));
-    settings.insert("themes", serde_json::json!(themes_path));
+    settings.insert("themes", serde_json::json!(themes_origin));
     settings.insert("themes_sha256", serde_json::json!(themes_sha));
     settings.insert(
         "theme_classifier",
@@ -421,7 +427,7 @@ fn run(globals: &Globals, settings: &Settings, args: &RunArgs) -> Result<Outcome
         "problem_detector",
         serde_json::json!(resources.problem_detector.key()),
     );
-    settings.insert("prompts", serde_json::json!(prompts_dir));
+    settings.insert("prompts", serde_json::json!(source.describe()));
     settings.insert(
         "prompts_fingerprint",
         serde_json::json!(prompts.fingerprint()),

@@ -5,10 +5,10 @@
 use crate::cli::{Globals, ThemesCommand};
 use crate::exit::Outcome;
 use crate::models::{load_encoder, ModelRole, ModelStore};
+use crate::prompt_files::{PromptFiles, PromptSource};
 use crate::settings::Settings;
 use crate::summarise::theme_classifier::training_set;
 use crate::summarise::ThemeClassifier;
-use crate::themes::ThemeSet;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 
@@ -34,8 +34,9 @@ fn train(
     retrain: bool,
     json: bool,
 ) -> Result<()> {
-    let path = themes.unwrap_or_else(|| PathBuf::from("prompts/themes.toml"));
-    let set = ThemeSet::load(&path)?;
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let files = PromptFiles::load(PromptSource::choose(None, &cwd), themes.as_deref())?;
+    let (set, path) = (files.themes, files.themes_origin);
     let store = ModelStore::open(globals)?;
     let name = store.default_model(ModelRole::Encoder)?;
     let files = crate::run::provision(&store, &name, !globals.quiet)?;
@@ -88,7 +89,7 @@ fn train(
     println!(
         "{} classifier for {} ({} examples, {}-fold cross-validation, {:.1} s)",
         if trained { "trained" } else { "kept" },
-        path.display(),
+        path,
         examples.len(),
         cv.folds,
         t.elapsed().as_secs_f64()

@@ -193,7 +193,20 @@ fn run_compare(
         .zip(texts)
         .map(|(summary, text)| CompareInput { summary, text })
         .collect();
-    compare(&inputs, themes, enc, None, &prompts()).unwrap()
+    let files = township_digest::prompt_files::PromptFiles::load(
+        township_digest::prompt_files::PromptSource::Folder(prompts()),
+        None,
+    )
+    .unwrap();
+    compare(
+        &inputs,
+        themes,
+        enc,
+        None,
+        &files.label_template,
+        &files.indicators,
+    )
+    .unwrap()
 }
 
 /// A near-duplicate of r03: the township renamed and every digit changed.

@@ -261,6 +261,26 @@ fn bad_files_in_a_good_folder_are_reported_and_the_digest_covers_the_good_ones()
         "静夜思\n李白\n床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n",
     )
     .unwrap();
+    // A folder of reports often carries its own notes and the law the reports cite: they are
+    // about rule of law, but they are not a township's report.
+    std::fs::write(
+        dir.join("README.md"),
+        "# 法治政府建设报告汇编\n\n## 说明\n\n- 本目录收录各乡镇法治政府建设情况报告（依法行政、普法宣传、法律明白人）。\n\
+         - 运行 `township-digest run reports --out out` 生成汇总。\n- 法治建设、行政执法、\
+         法治宣传的报告请放在 `reports/`。\n\n```bash\ncargo run --release\n```\n",
+    )
+    .unwrap();
+    let articles: String = (1..=8)
+        .map(|k| {
+            let n = ["一", "二", "三", "四", "五", "六", "七", "八"][k - 1];
+            format!("第{n}条 各级人民政府应当坚持依法行政，推进法治政府建设，加强普法宣传和行政执法监督。\n")
+        })
+        .collect();
+    std::fs::write(
+        dir.join("regulation.txt"),
+        format!("某省法治政府建设条例\n\n第一章 总则\n{articles}"),
+    )
+    .unwrap();
 
     let out = tmp_in_target();
     let o = run_fast(&[dir], out.path(), &models_dir());
@@ -291,6 +311,8 @@ fn bad_files_in_a_good_folder_are_reported_and_the_digest_covers_the_good_ones()
             "poem.md",
             "does not look like a township rule-of-law report",
         ),
+        ("README.md", "README"),
+        ("regulation.txt", "law or regulation"),
     ];
     for (name, reason) in expected_failures {
         let s = status_of(name);

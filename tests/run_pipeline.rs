@@ -203,3 +203,42 @@ fn full_mode_gives_the_same_files_with_one_or_two_generator_instances() {
         "the schedule must not change the outputs"
     );
 }
+
+/// A scheduled job does not `cd` into the source tree: run from a folder without `prompts/`,
+/// the binary uses its built-in copies and says so, with the same reports as in the project.
+#[test]
+fn run_from_any_folder_uses_the_built_in_prompt_files() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let here = tempfile::tempdir().unwrap();
+    let report = project("fixtures/reports/r07.txt");
+    let o = Command::new(env!("CARGO_BIN_EXE_township-digest"))
+        .current_dir(elsewhere.path())
+        .args(["--quiet", "run", "--mode", "fast", "--out", "out"])
+        .arg(&report)
+        .output()
+        .expect("start township-digest");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = elsewhere.path().join("out");
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(record["settings"]["prompts"], "built-in", "{record}");
+    let o = run_mode_on(&report, here.path());
+    assert_eq!(o.status.code(), Some(0));
+    let a = std::fs::read(out.join("reports/r07.json")).unwrap();
+    let b = std::fs::read(here.path().join("reports/r07.json")).unwrap();
+    assert_eq!(a, b, "built-in prompt files must give what prompts/ gives");
+}
+
+fn run_mode_on(report: &Path, out: &Path) -> std::process::Output {
+    bin()
+        .args(["run", "--mode", "fast", "--out"])
+        .arg(out)
+        .arg(report)
+        .output()
+        .expect("start township-digest")
+}

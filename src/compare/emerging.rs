@@ -7,7 +7,6 @@ use crate::models::encoder::{cosine, EmbedKind, Encoder};
 use crate::models::generator::{ChatMessage, GenerateOptions, Generator};
 use crate::report::OTHER_THEME;
 use anyhow::{Context, Result};
-use std::path::Path;
 
 /// Average cosine similarity above which two clusters merge.
 pub const MERGE_THRESHOLD: f32 = 0.88;
@@ -75,7 +74,7 @@ pub(super) fn emerging(
     inputs: &[CompareInput],
     encoder: &Encoder,
     mut labeler: Option<&mut Generator>,
-    prompts_dir: &Path,
+    label_template: &str,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<EmergingEntry>> {
     let mut items = Vec::new();
@@ -106,15 +105,6 @@ pub(super) fn emerging(
     let vectors = encoder
         .embed(&texts, EmbedKind::Query)
         .context("embedding shortcomings that fit no theme")?;
-    let template = if labeler.is_some() {
-        let p = prompts_dir.join(LABEL_TEMPLATE);
-        Some(
-            std::fs::read_to_string(&p)
-                .with_context(|| format!("cannot read label template {}", p.display()))?,
-        )
-    } else {
-        None
-    };
     let mut out = Vec::new();
     for members in cluster(&vectors, MERGE_THRESHOLD) {
         let mut reports: Vec<String> = Vec::new();
@@ -132,8 +122,8 @@ pub(super) fn emerging(
             continue;
         }
         let fallback = items[members[central(&members, &vectors)]].quote.clone();
-        let label = match (labeler.as_deref_mut(), template.as_deref()) {
-            (Some(g), Some(t)) => match generated_label(g, t, &evidence) {
+        let label = match labeler.as_deref_mut() {
+            Some(g) => match generated_label(g, label_template, &evidence) {
                 Ok(Some(l)) => l,
                 Ok(None) => fallback,
                 Err(e) => {
@@ -141,7 +131,7 @@ pub(super) fn emerging(
                     fallback
                 }
             },
-            _ => fallback,
+            None => fallback,
         };
         out.push(EmergingEntry {
             label,

@@ -12,7 +12,6 @@ use crate::report::{ReportSummary, OTHER_THEME};
 use crate::themes::ThemeSet;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
 /// One report as `compare` sees it.
 pub struct CompareInput<'a> {
@@ -120,7 +119,8 @@ pub fn compare(
     themes: &ThemeSet,
     encoder: &Encoder,
     labeler: Option<&mut Generator>,
-    prompts_dir: &Path,
+    label_template: &str,
+    indicators: &figures::Indicators,
 ) -> Result<Digest> {
     let mut warnings = Vec::new();
     let reports: Vec<DigestReport> = inputs
@@ -134,7 +134,7 @@ pub fn compare(
         .collect();
 
     let theme_entries = recurring_themes(inputs, themes);
-    let emerging = emerging::emerging(inputs, encoder, labeler, prompts_dir, &mut warnings)?;
+    let emerging = emerging::emerging(inputs, encoder, labeler, label_template, &mut warnings)?;
     let texts: Vec<(&str, &str)> = inputs
         .iter()
         .map(|i| (i.summary.id.as_str(), i.text))
@@ -147,8 +147,7 @@ pub fn compare(
         ));
     }
     let counties = county_groups(inputs.iter().map(|i| i.summary));
-    let indicators = figures::Indicators::load(&prompts_dir.join("indicators.toml"))?;
-    let figures = figures::figures_table(inputs.iter().map(|i| i.summary), &indicators);
+    let figures = figures::figures_table(inputs.iter().map(|i| i.summary), indicators);
     Ok(Digest {
         reports,
         themes: theme_entries,

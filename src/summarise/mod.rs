@@ -107,6 +107,13 @@ pub struct Prompts {
 }
 
 impl Prompts {
+    /// From (file name, text) pairs already read and checked (`prompt_files`).
+    pub fn from_templates(templates: impl IntoIterator<Item = (String, String)>) -> Prompts {
+        Prompts {
+            templates: templates.into_iter().collect(),
+        }
+    }
+
     pub fn load(dir: &Path) -> Result<Prompts> {
         let mut templates = BTreeMap::new();
         for name in TEMPLATE_FILES {
