@@ -1,14 +1,14 @@
 //! Embeds the text after the last TAB of each input line with the default encoder and prints
 //! one JSON array per line: [line, embedding]. A tool for experiments with classifiers.
 //! usage: embed_lines FILE [query|passage]
-use township_digest::cli::Globals;
 use township_digest::models::encoder::EmbedKind;
+use township_digest::models::StoreOptions;
 use township_digest::models::{load_encoder, ModelRole, ModelStore};
 
 fn main() -> anyhow::Result<()> {
-    let store = ModelStore::open(&Globals {
+    let store = ModelStore::open(&StoreOptions {
         quiet: true,
-        models_dir: std::env::var_os("TOWNSHIP_DIGEST_MODELS").map(Into::into),
+        dir: std::env::var_os("TOWNSHIP_DIGEST_MODELS").map(Into::into),
         manifest: None,
     })?;
     let files = store.ensure(&store.default_model(ModelRole::Encoder)?, false)?;

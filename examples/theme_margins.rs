@@ -2,15 +2,15 @@
 //! theme's probability and its margin over the runner-up. A tool for checking a themes file.
 //! usage: theme_margins REPORT... (models from $TOWNSHIP_DIGEST_MODELS or the user cache)
 use std::path::PathBuf;
-use township_digest::cli::Globals;
+use township_digest::models::StoreOptions;
 use township_digest::models::{load_encoder, ModelRole, ModelStore};
 use township_digest::summarise::{summarise_shortcomings, ProblemSentences, Prompts, Resources};
 use township_digest::themes::ThemeSet;
 
 fn main() -> anyhow::Result<()> {
-    let store = ModelStore::open(&Globals {
+    let store = ModelStore::open(&StoreOptions {
         quiet: true,
-        models_dir: std::env::var_os("TOWNSHIP_DIGEST_MODELS").map(Into::into),
+        dir: std::env::var_os("TOWNSHIP_DIGEST_MODELS").map(Into::into),
         manifest: None,
     })?;
     let files = store.ensure(&store.default_model(ModelRole::Encoder)?, false)?;

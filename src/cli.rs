@@ -1,11 +1,8 @@
-//! Command line (CONTRACT.md). Only argument parsing and dispatch live here; each subcommand's
-//! work is done by the module that owns it.
+//! Command line (CONTRACT.md): the clap types and nothing else. `commands` turns them into
+//! the library's plain settings and runs them; no other module sees this one.
 
-use crate::exit::Outcome;
-use crate::settings::Settings;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -64,8 +61,7 @@ pub enum ThemesCommand {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Mode {
     /// Encoder only: extractive items, themes by embedding similarity.
     Fast,
@@ -163,49 +159,13 @@ pub struct Globals {
     pub manifest: Option<PathBuf>,
 }
 
-/// Parses the command line and runs the subcommand with the environment's `settings`
-/// (`crate::settings`, read once by `main`).
-pub fn main(settings: Settings) -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            // clap: --help/--version are not errors.
-            return if e.use_stderr() {
-                Outcome::Fatal.into()
-            } else {
-                ExitCode::SUCCESS
-            };
+impl Globals {
+    /// The model store's options (the library never sees these flags).
+    pub fn store(&self) -> crate::models::StoreOptions {
+        crate::models::StoreOptions {
+            dir: self.models_dir.clone(),
+            manifest: self.manifest.clone(),
+            quiet: self.quiet,
         }
-    };
-    init_logging(cli.quiet, settings.log_filter.as_deref());
-    township_infer::alloc::keep_freed_memory_for_reuse();
-    let globals = Globals {
-        quiet: cli.quiet,
-        models_dir: cli.models_dir,
-        manifest: cli.manifest,
-    };
-    let outcome = match cli.command {
-        Command::Run(args) => crate::run::command(&globals, &settings, args),
-        Command::Models(cmd) => crate::models::command(&globals, cmd),
-        Command::Eval(args) => crate::eval::command(&globals, args),
-        Command::Parse(args) => crate::structure::command(&globals, args),
-        Command::Themes(cmd) => crate::train::command(&globals, &settings, cmd),
-        Command::Bench(args) => crate::bench::command(&globals, &settings, args),
-    };
-    outcome.into()
-}
-
-/// `filter`: `TOWNSHIP_DIGEST_LOG` (an unreadable one is ignored, as an unset one).
-fn init_logging(quiet: bool, filter: Option<&str>) {
-    use tracing_subscriber::EnvFilter;
-    let default = if quiet { "error" } else { "info" };
-    let filter = filter
-        .and_then(|f| EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    }
 }

@@ -46,9 +46,7 @@
 //! equals the report's.
 //! If neither works, the evidence metrics of that report are not computable.
 
-use crate::cli::{EvalArgs, Globals};
 use crate::document::{char_offset, slice_chars};
-use crate::exit::Outcome;
 use crate::report::{Evidence, ReportSummary, OTHER_THEME};
 use anyhow::{bail, Context, Result};
 use once_cell::sync::Lazy;
@@ -1180,33 +1178,6 @@ pub fn render_table(e: &EvalReport) -> String {
         let _ = writeln!(s, "  {k}: {v}");
     }
     s
-}
-
-pub fn command(_globals: &Globals, args: EvalArgs) -> Outcome {
-    let report = match evaluate(&args.gold, &args.out) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: eval: {e:#}");
-            return Outcome::Fatal;
-        }
-    };
-    let path = args.out.join("eval.json");
-    if let Err(e) = crate::output::write_json_atomic(&path, &report) {
-        eprintln!("error: eval: {e:#}");
-        return Outcome::Fatal;
-    }
-    let json = match serde_json::to_string_pretty(&report) {
-        Ok(j) => j,
-        Err(e) => {
-            eprintln!("error: eval: cannot serialise the result: {e}");
-            return Outcome::Fatal;
-        }
-    };
-    if !args.json {
-        println!("{}", render_table(&report));
-    }
-    println!("{json}");
-    Outcome::Success
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 //! Pipeline (data flows one way): read → normalize/structure → models → summarise → compare →
 //! render. See ARCHITECTURE.md for the code map and invariants.
 
-pub mod bench;
 pub mod classifier;
 pub mod cli;
+pub mod commands;
 pub mod compare;
 pub mod document;
 pub mod eval;

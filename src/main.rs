@@ -8,6 +8,13 @@ fn main() -> ExitCode {
     // beyond it would kill the process with SIGILL, so check before anything else runs, in
     // code that only tests bits, and leave with a message instead.
     township_digest::platform::exit_if_cpu_lacks_build_features();
+    // A closed pipe (`township-digest models list | head`) ends us quietly, as it ends any Unix
+    // tool, instead of a panic in `println!` (Rust ignores SIGPIPE by default).
+    // SAFETY: setting a signal's disposition to the default before any thread exists.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     run()
 }
 
@@ -18,5 +25,5 @@ fn run() -> ExitCode {
         // Before any thread exists (the reason is on `Settings::candle_threads_set`).
         std::env::set_var("CANDLE_NUM_THREADS", "1");
     }
-    township_digest::cli::main(settings)
+    township_digest::commands::main(settings)
 }

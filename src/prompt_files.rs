@@ -10,7 +10,7 @@
 
 use crate::compare::emerging::LABEL_TEMPLATE;
 use crate::compare::figures::Indicators;
-use crate::summarise::{ProblemSentences, Prompts, TEMPLATE_FILES};
+use crate::summarise::{ProblemSentences, Prompts, Template};
 use crate::themes::ThemeSet;
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
@@ -131,12 +131,12 @@ impl PromptFiles {
             .with_context(|| format!("invalid themes file {themes_origin}"))?;
 
         let mut templates = Vec::new();
-        for name in TEMPLATE_FILES {
-            let (text, origin) = source.read(name)?;
+        for t in Template::ALL {
+            let (text, origin) = source.read(t.file_name())?;
             if text.trim().is_empty() {
                 bail!("prompt template {origin} is empty");
             }
-            templates.push((name.to_string(), text));
+            templates.push((t, text));
         }
         let templates = Prompts::from_templates(templates);
 

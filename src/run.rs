@@ -2,12 +2,13 @@
 //! one single-threaded generator instance per core), the result cache that makes re-runs idempotent and resumable,
 //! the output-folder lock, `run.json` and the exit status. It does no text work itself.
 
-use crate::cli::{Globals, Mode, RunArgs};
 use crate::compare::{self, CompareInput};
 use crate::document::SourceDocument;
 use crate::exit::Outcome;
 use crate::models::generator::Generator;
-use crate::models::{load_encoder, load_generator, ModelFiles, ModelRole, ModelStore};
+use crate::models::{
+    load_encoder, load_generator, ModelFiles, ModelRole, ModelStore, StoreOptions,
+};
 use crate::normalize::NormalizedText;
 use crate::output::{write_atomic, write_json_atomic};
 use crate::prompt_files::{PromptFiles, PromptSource};
@@ -26,6 +27,62 @@ use std::time::Instant;
 
 /// Bump when a change to the code alters results, so cached reports are recomputed.
 const CACHE_VERSION: &str = "3";
+
+/// Fast: encoder only (extractive items, themes by the trained classifier). Full: encoder and
+/// generator (generated item texts and summary, each checked against its evidence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Fast,
+    Full,
+}
+
+/// What to run: the `run` command's arguments as plain settings (made once, at the edge).
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Report files or folders (searched recursively).
+    pub inputs: Vec<PathBuf>,
+    /// Output folder.
+    pub out: PathBuf,
+    pub mode: Mode,
+    /// Themes file; `None`: the prompt files' own.
+    pub themes: Option<PathBuf>,
+    /// Where the prompt files come from.
+    pub prompts: PromptSource,
+    /// Cap on parallel jobs; `None`: number of cores.
+    pub jobs: Option<usize>,
+    /// Model names from the manifest; `None`: its defaults.
+    pub encoder: Option<String>,
+    pub generator: Option<String>,
+    /// Recompute every report even when a cached result matches.
+    pub no_cache: bool,
+    /// Where the models are.
+    pub store: StoreOptions,
+}
+
+/// What a finished run did (also in run.json).
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// Reports summarised (fresh or from the cache).
+    pub done: usize,
+    /// Inputs that failed, each with its reason in run.json and on stderr.
+    pub failed: usize,
+    /// Why the digest could not be written, if it could not.
+    pub digest_error: Option<String>,
+}
+
+impl RunResult {
+    /// 0 every report done; 1 some failed (or the digest), the rest written; 2 nothing done.
+    pub fn outcome(&self) -> Outcome {
+        if self.done == 0 {
+            Outcome::Fatal
+        } else if self.failed > 0 || self.digest_error.is_some() {
+            Outcome::Partial
+        } else {
+            Outcome::Success
+        }
+    }
+}
 
 /// What happened to one input, as recorded in run.json.
 #[derive(Debug, Clone, Serialize)]
@@ -72,23 +129,14 @@ struct Parsed {
     structure: ReportStructure,
 }
 
-pub fn command(globals: &Globals, settings: &Settings, args: RunArgs) -> Outcome {
-    match run(globals, settings, &args) {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            Outcome::Fatal
-        }
-    }
-}
-
-/// Errors returned from here are fatal (exit 2); per-report failures are recorded and the run goes on.
-fn run(globals: &Globals, settings: &Settings, args: &RunArgs) -> Result<Outcome> {
+/// Summarise the inputs and write the digest. Errors returned from here are fatal (nothing could
+/// be done: exit 2); per-report failures are recorded in the result and run.json, and the run
+/// goes on. `quiet`: no progress bars.
+pub fn run(settings: &Settings, args: &RunConfig, quiet: bool) -> Result<RunResult> {
     let started = Instant::now();
     let mut timings = BTreeMap::new();
-    let project = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     // Every user data file is read and checked before the models load.
-    let source = PromptSource::choose(args.prompts.as_deref(), &project);
+    let source = args.prompts.clone();
     let PromptFiles {
         source,
         themes,
@@ -118,12 +166,12 @@ fn run(globals: &Globals, settings: &Settings, args: &RunArgs) -> Result<Outcome
 
     // Models first: a missing or corrupt model is a fatal error before any work is done.
     let t = Instant::now();
-    let store = ModelStore::open(globals)?;
+    let store = ModelStore::open(&args.store)?;
     let encoder_name = match &args.encoder {
         Some(n) => n.clone(),
         None => store.default_model(ModelRole::Encoder)?,
     };
-    let encoder_files = provision(&store, &encoder_name, !globals.quiet)?;
+    let encoder_files = provision(&store, &encoder_name, !quiet)?;
     let encoder = load_encoder(&encoder_files, &settings.encoder)
         .with_context(|| format!("cannot load encoder model {encoder_name}"))?;
     let generator_files: Option<ModelFiles> = match args.mode {
@@ -133,7 +181,7 @@ fn run(globals: &Globals, settings: &Settings, args: &RunArgs) -> Result<Outcome
                 Some(n) => n.clone(),
                 None => store.default_model(ModelRole::Generator)?,
             };
-            Some(provision(&store, &name, !globals.quiet)?)
+            Some(provision(&store, &name, !quiet)?)
         }
     };
     let mut generator = match &generator_files {
@@ -243,7 +291,7 @@ fn run(globals: &Globals, settings: &Settings, args: &RunArgs) -> Result<Outcome
         prompts.fingerprint(),
     );
     let cache = ResultCache::new(&args.out);
-    let progress = Progress::new(globals.quiet, parsed.len() as u64);
+    let progress = Progress::new(quiet, parsed.len() as u64);
 
     // Stage 1 (all modes): extractive summary, encoder only, rayon across reports.
     let t = Instant::now();
@@ -451,17 +499,10 @@ fn run(globals: &Globals, settings: &Settings, args: &RunArgs) -> Result<Outcome
         "{n_ok} report(s) done, {n_failed} failed; output in {}",
         args.out.display()
     );
-    Ok(if n_ok == 0 {
-        if n_failed == 0 {
-            eprintln!(
-                "error: no report files (.txt .md .html .htm .docx .pdf) found in the inputs"
-            );
-        }
-        Outcome::Fatal
-    } else if n_failed > 0 || digest_error.is_some() {
-        Outcome::Partial
-    } else {
-        Outcome::Success
+    Ok(RunResult {
+        done: n_ok,
+        failed: n_failed,
+        digest_error,
     })
 }
 
@@ -493,7 +534,7 @@ pub(crate) fn provision(store: &ModelStore, name: &str, progress: bool) -> Resul
 /// core (capped by --jobs). Measured on 2 cores (BENCHMARKS.md): 2 x 1 thread gives 32% more
 /// reports per hour than 1 x 2 threads, at twice the generator's memory.
 /// `overridden` (`TOWNSHIP_DIGEST_GENERATORS`) overrides (e.g. 1 on a machine short of memory).
-fn generator_instances(args: &RunArgs, overridden: Option<usize>) -> usize {
+fn generator_instances(args: &RunConfig, overridden: Option<usize>) -> usize {
     if args.mode != Mode::Full {
         return 1;
     }

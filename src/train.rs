@@ -2,9 +2,7 @@
 //! cross-validated accuracy per theme (the classifier `run` uses; see
 //! `summarise::theme_classifier`).
 
-use crate::cli::{Globals, ThemesCommand};
-use crate::exit::Outcome;
-use crate::models::{load_encoder, ModelRole, ModelStore};
+use crate::models::{load_encoder, ModelRole, ModelStore, StoreOptions};
 use crate::prompt_files::{PromptFiles, PromptSource};
 use crate::settings::Settings;
 use crate::summarise::theme_classifier::training_set;
@@ -12,34 +10,21 @@ use crate::summarise::ThemeClassifier;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 
-pub fn command(globals: &Globals, settings: &Settings, cmd: ThemesCommand) -> Outcome {
-    let ThemesCommand::Train {
-        themes,
-        retrain,
-        json,
-    } = cmd;
-    match train(globals, settings, themes, retrain, json) {
-        Ok(()) => Outcome::Success,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            Outcome::Fatal
-        }
-    }
-}
-
-fn train(
-    globals: &Globals,
+/// Fit (or load the kept) theme classifier for the themes of `prompts` (or the file `themes`)
+/// and print its cross-validated accuracy per theme, as a table or as JSON.
+pub fn train(
+    store_options: &StoreOptions,
     settings: &Settings,
+    prompts: PromptSource,
     themes: Option<PathBuf>,
     retrain: bool,
     json: bool,
 ) -> Result<()> {
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let files = PromptFiles::load(PromptSource::choose(None, &cwd), themes.as_deref())?;
+    let files = PromptFiles::load(prompts, themes.as_deref())?;
     let (set, path) = (files.themes, files.themes_origin);
-    let store = ModelStore::open(globals)?;
+    let store = ModelStore::open(store_options)?;
     let name = store.default_model(ModelRole::Encoder)?;
-    let files = crate::run::provision(&store, &name, !globals.quiet)?;
+    let files = crate::run::provision(&store, &name, !store_options.quiet)?;
     let encoder = load_encoder(&files, &settings.encoder)
         .with_context(|| format!("cannot load encoder {name}"))?;
     let encoder_id = format!("{}:{:?}", files.name, files.sha256);

@@ -5,8 +5,8 @@
 //! in headless Chromium.
 
 use std::path::{Path, PathBuf};
-use township_digest::cli::Globals;
 use township_digest::compare::{compare, CompareInput, Digest};
+use township_digest::models::StoreOptions;
 use township_digest::models::{load_encoder, Encoder, ModelRole, ModelStore};
 use township_digest::render::{render_html, render_markdown, render_themes_csv, write_digest};
 use township_digest::report::{Achievement, Evidence, Plan, ReportSummary, Shortcoming};
@@ -20,9 +20,9 @@ fn prompts() -> PathBuf {
 }
 
 fn encoder() -> Encoder {
-    let globals = Globals {
+    let globals = StoreOptions {
         quiet: true,
-        models_dir: None, // $TOWNSHIP_DIGEST_MODELS, else the user's cache folder
+        dir: None, // $TOWNSHIP_DIGEST_MODELS, else the user's cache folder
         manifest: Some(root().join("models/models.toml")),
     };
     let store = ModelStore::open(&globals).unwrap();

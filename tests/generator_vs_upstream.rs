@@ -14,10 +14,10 @@
 //! `cargo test --features compare --test generator_vs_upstream`.
 
 use std::path::PathBuf;
-use township_digest::cli::Globals;
 use township_digest::models::generator::{
     ChatMessage, GeneratorOptions, Qwen2Impl, DEFAULT_PREFILL_CHUNK,
 };
+use township_digest::models::StoreOptions;
 use township_digest::models::{load_generator, ModelRole, ModelStore};
 
 fn top(logits: &[f32], n: usize) -> Vec<usize> {
@@ -29,9 +29,9 @@ fn top(logits: &[f32], n: usize) -> Vec<usize> {
 
 #[test]
 fn our_qwen2_gives_candles_own_logits() {
-    let globals = Globals {
+    let globals = StoreOptions {
         quiet: true,
-        models_dir: None, // $TOWNSHIP_DIGEST_MODELS, else the user's cache folder
+        dir: None, // $TOWNSHIP_DIGEST_MODELS, else the user's cache folder
         manifest: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/models.toml")),
     };
     let store = ModelStore::open(&globals).unwrap();

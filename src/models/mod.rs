@@ -5,13 +5,11 @@
 pub mod fetch;
 pub mod manifest;
 
-use crate::cli::{Globals, ModelsCommand};
-use crate::exit::Outcome;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub use fetch::ModelStore;
+pub use fetch::{ModelStore, StoreOptions};
 pub use township_infer::encoder::{cosine, EmbedKind, Encoder, EncoderOptions};
 pub use township_infer::generator::{Generator, GeneratorOptions};
 /// The inference crate's encoder and generator, where the pipeline has always found them.
@@ -77,15 +75,4 @@ pub fn load_generator(files: &ModelFiles, opts: &GeneratorOptions) -> anyhow::Re
         files.path("tokenizer")?,
         opts,
     )
-}
-
-/// `township-digest models fetch|list|verify`
-pub fn command(globals: &Globals, cmd: ModelsCommand) -> Outcome {
-    match fetch::run_command(globals, cmd) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            Outcome::Fatal
-        }
-    }
 }

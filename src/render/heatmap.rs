@@ -1,6 +1,6 @@
 //! The township × theme heatmap as inline SVG, rows grouped by county.
 
-use super::{grouped, has_theme, html::esc};
+use super::{esc, grouped, has_theme};
 use crate::compare::Digest;
 use crate::report::ReportSummary;
 use crate::themes::ThemeSet;

@@ -1,27 +1,11 @@
 //! digest.html: one self-contained page (inline CSS and SVG, no script, no network fetch, a
 //! print stylesheet). Every text is escaped.
 
-use super::{grouped, heatmap::render_heatmap, overview, township_name};
+use super::{esc, grouped, heatmap::render_heatmap, overview, township_name};
 use crate::compare::Digest;
 use crate::report::{ReportSummary, OTHER_THEME};
 use crate::themes::ThemeSet;
 use std::fmt::Write;
-
-/// Escape text for HTML/SVG content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            _ => o.push(c),
-        }
-    }
-    o
-}
 
 const CSS: &str = r#"
 :root{--ink:#1d2329;--muted:#5b6570;--line:#d9dee4;--accent:#c0392b;--head:#1f3a5f}

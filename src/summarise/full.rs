@@ -2,7 +2,7 @@
 //! generated sentence is checked (numbers in the source, meaning close to its evidence).
 
 use super::grounding::{doubled_chars_absent_from_source, strip_markdown};
-use super::{compose_fast_summary, numbers_absent_from_source, problem_labels, Prompts};
+use super::{compose_fast_summary, numbers_absent_from_source, problem_labels, Prompts, Template};
 use crate::document::SourceDocument;
 use crate::models::encoder::{cosine, EmbedKind, Encoder};
 use crate::models::generator::{ChatMessage, GenerateOptions, Generator};
@@ -139,7 +139,7 @@ fn is_whole_unit(text: &str, normalized: &str) -> bool {
 /// prompt costs little to prefill.
 #[allow(clippy::too_many_arguments)]
 fn rewrite_items(
-    name: &str,
+    name: Template,
     texts: &mut [String],
     evidence: &[String],
     source: &str,
@@ -220,7 +220,7 @@ pub fn refine_full(
         .map(|a| evidence_text(&a.evidence))
         .collect();
     rewrite_items(
-        "achievements.txt",
+        Template::Achievements,
         &mut texts,
         &achievement_evidence,
         source,
@@ -241,7 +241,7 @@ pub fn refine_full(
         .map(|s| evidence_text(&s.evidence))
         .collect();
     rewrite_items(
-        "shortcomings.txt",
+        Template::Shortcomings,
         &mut texts,
         &shortcoming_evidence,
         source,
@@ -300,7 +300,7 @@ pub fn refine_full(
         labels.join("、")
     );
     let prompt = prompts.render(
-        "summary.txt",
+        Template::Summary,
         &[
             ("township", &township),
             ("year", &year),
@@ -357,7 +357,7 @@ pub fn refine_full(
             warnings.push(format!("summary: generated fragment dropped: {s}"));
             continue;
         }
-        if !is_chinese(s) || prompts.template("summary.txt").contains(s) {
+        if !is_chinese(s) || prompts.template(Template::Summary).contains(s) {
             warnings.push(format!(
                 "summary: generated sentence dropped (not Chinese or copies the prompt): {s}"
             ));

@@ -92,13 +92,43 @@ impl Resources {
     }
 }
 
-/// Template files read from the prompts directory.
-pub const TEMPLATE_FILES: &[&str] = &[
-    "summary_fast.txt",
-    "achievements.txt",
-    "shortcomings.txt",
-    "summary.txt",
-];
+/// The prompt templates, one file each in the prompts folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    /// Fast mode's composed report summary.
+    SummaryFast,
+    /// Full mode: rewrite one achievement item.
+    Achievements,
+    /// Full mode: rewrite one shortcoming.
+    Shortcomings,
+    /// Full mode: the report summary.
+    Summary,
+}
+
+impl Template {
+    pub const ALL: [Template; 4] = [
+        Template::SummaryFast,
+        Template::Achievements,
+        Template::Shortcomings,
+        Template::Summary,
+    ];
+
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Template::SummaryFast => "summary_fast.txt",
+            Template::Achievements => "achievements.txt",
+            Template::Shortcomings => "shortcomings.txt",
+            Template::Summary => "summary.txt",
+        }
+    }
+}
+
+/// The file name: warnings name the template as the user knows it.
+impl std::fmt::Display for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.file_name())
+    }
+}
 
 /// The prompt templates (user-editable files in `prompts/`).
 #[derive(Debug, Clone)]
@@ -107,16 +137,18 @@ pub struct Prompts {
 }
 
 impl Prompts {
-    /// From (file name, text) pairs already read and checked (`prompt_files`).
-    pub fn from_templates(templates: impl IntoIterator<Item = (String, String)>) -> Prompts {
-        Prompts {
-            templates: templates.into_iter().collect(),
-        }
+    /// From every template's text, already read and checked (`prompt_files`).
+    pub fn from_templates(templates: impl IntoIterator<Item = (Template, String)>) -> Prompts {
+        let templates: BTreeMap<String, String> = templates
+            .into_iter()
+            .map(|(t, text)| (t.file_name().to_string(), text))
+            .collect();
+        Prompts { templates }
     }
 
     pub fn load(dir: &Path) -> Result<Prompts> {
         let mut templates = BTreeMap::new();
-        for name in TEMPLATE_FILES {
+        for name in Template::ALL.map(Template::file_name) {
             let path = dir.join(name);
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read prompt template {}", path.display()))?;
@@ -140,13 +172,18 @@ impl Prompts {
         hex::encode(h.finalize())
     }
 
-    pub fn template(&self, name: &str) -> &str {
-        self.templates.get(name).map(String::as_str).unwrap_or("")
+    /// A template's text. Every template is present: `load` and `prompt_files` refuse a
+    /// folder without one.
+    pub fn template(&self, t: Template) -> &str {
+        self.templates
+            .get(t.file_name())
+            .map(String::as_str)
+            .unwrap_or_default()
     }
 
     /// Fill `{key}` placeholders.
-    pub fn render(&self, name: &str, vars: &[(&str, &str)]) -> String {
-        let mut out = self.template(name).trim().to_string();
+    pub fn render(&self, t: Template, vars: &[(&str, &str)]) -> String {
+        let mut out = self.template(t).trim().to_string();
         for (k, v) in vars {
             out = out.replace(&format!("{{{k}}}"), v);
         }
@@ -802,7 +839,7 @@ pub(crate) fn compose_fast_summary(
         problems.join("；")
     };
     let summary = prompts.render(
-        "summary_fast.txt",
+        Template::SummaryFast,
         &[
             ("township", &township),
             ("year", &year),

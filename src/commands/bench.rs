@@ -3,10 +3,11 @@
 //! CANDLE_NUM_THREADS) and the peak RSS are those of that measurement alone. The parent prints
 //! a table and appends a dated, machine-described entry to BENCHMARKS.md.
 
-use crate::cli::{BenchArgs, Globals, Mode, RunArgs};
+use crate::cli::{BenchArgs, Globals};
 use crate::exit::Outcome;
 use crate::models::encoder::EmbedKind;
 use crate::models::{load_encoder, load_generator, ModelRole, ModelStore};
+use crate::run::{Mode, RunConfig};
 use crate::settings::Settings;
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
@@ -62,7 +63,7 @@ fn suite(globals: &Globals, args: &BenchArgs) -> Result<()> {
         }
     }
     // Provision once, outside any timing.
-    let store = ModelStore::open(globals)?;
+    let store = ModelStore::open(&globals.store())?;
     for role in [ModelRole::Encoder, ModelRole::Generator] {
         store.ensure(&store.default_model(role)?, !globals.quiet)?;
     }
@@ -226,7 +227,7 @@ fn report_sentences(limit: usize) -> Result<Vec<String>> {
 }
 
 fn bench_encoder(globals: &Globals, settings: &Settings) -> Result<Vec<Measure>> {
-    let store = ModelStore::open(globals)?;
+    let store = ModelStore::open(&globals.store())?;
     let files = store.locate(&store.default_model(ModelRole::Encoder)?)?;
     let t = Instant::now();
     let encoder = load_encoder(&files, &settings.encoder)?;
@@ -248,7 +249,7 @@ fn bench_encoder(globals: &Globals, settings: &Settings) -> Result<Vec<Measure>>
 }
 
 fn bench_generator(globals: &Globals, settings: &Settings) -> Result<Vec<Measure>> {
-    let store = ModelStore::open(globals)?;
+    let store = ModelStore::open(&globals.store())?;
     let files = store.locate(&store.default_model(ModelRole::Generator)?)?;
     // Real report text as the prompt, repeated to the lengths measured.
     let text: String = report_sentences(usize::MAX)?.join("");
@@ -288,19 +289,20 @@ fn bench_run(
 ) -> Result<Vec<Measure>> {
     let files: Vec<PathBuf> = fixture_files()?.into_iter().take(limit).collect();
     let out = tempfile::tempdir()?;
-    let args = RunArgs {
+    let config = RunConfig {
         inputs: files.clone(),
         out: out.path().to_path_buf(),
         mode,
         themes: None,
-        prompts: None,
+        prompts: super::prompt_source(None),
         jobs: None,
         encoder: None,
         generator: None,
         no_cache: true,
+        store: globals.store(),
     };
     let t = Instant::now();
-    let outcome = crate::run::command(globals, settings, args);
+    let outcome = crate::run::run(settings, &config, true)?.outcome();
     let secs = t.elapsed().as_secs_f64();
     if outcome != Outcome::Success {
         bail!("the {mode:?} run over the fixtures did not succeed ({outcome:?})");
