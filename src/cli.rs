@@ -161,8 +161,8 @@ pub struct Globals {
 
 impl Globals {
     /// The model store's options (the library never sees these flags).
-    pub fn store(&self) -> crate::models::StoreOptions {
-        crate::models::StoreOptions {
+    pub fn store(&self) -> township_digest::models::StoreOptions {
+        township_digest::models::StoreOptions {
             dir: self.models_dir.clone(),
             manifest: self.manifest.clone(),
             quiet: self.quiet,

@@ -4,8 +4,6 @@
 //! render. See ARCHITECTURE.md for the code map and invariants.
 
 pub mod classifier;
-pub mod cli;
-pub mod commands;
 pub mod compare;
 pub mod document;
 pub mod eval;

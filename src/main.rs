@@ -2,6 +2,10 @@
 //! the library, map the outcome to an exit code.
 use std::process::ExitCode;
 
+// The command line and the subcommands live in the binary: the library never sees clap.
+mod cli;
+mod commands;
+
 fn main() -> ExitCode {
     // First of all: this binary is compiled for a baseline instruction set (.cargo/config.toml,
     // x86-64-v3 unless built with other RUSTFLAGS). On an older CPU the first instruction
@@ -25,5 +29,5 @@ fn run() -> ExitCode {
         // Before any thread exists (the reason is on `Settings::candle_threads_set`).
         std::env::set_var("CANDLE_NUM_THREADS", "1");
     }
-    township_digest::commands::main(settings)
+    commands::main(settings)
 }

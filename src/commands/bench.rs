@@ -4,16 +4,16 @@
 //! a table and appends a dated, machine-described entry to BENCHMARKS.md.
 
 use crate::cli::{BenchArgs, Globals};
-use crate::exit::Outcome;
-use crate::models::encoder::EmbedKind;
-use crate::models::{load_encoder, load_generator, ModelRole, ModelStore};
-use crate::run::{Mode, RunConfig};
-use crate::settings::Settings;
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use township_digest::exit::Outcome;
+use township_digest::models::encoder::EmbedKind;
+use township_digest::models::{load_encoder, load_generator, ModelRole, ModelStore};
+use township_digest::run::{Mode, RunConfig};
+use township_digest::settings::Settings;
 
 const ALL_PARTS: [&str; 5] = ["parse", "encoder", "generator", "fast", "full"];
 /// Reports for the parse benchmark: the fixtures repeated up to this many.
@@ -119,7 +119,7 @@ fn suite(globals: &Globals, args: &BenchArgs) -> Result<()> {
         let path = Path::new("BENCHMARKS.md");
         let mut text = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n".into());
         text.push_str(&entry);
-        crate::output::write_atomic(path, text.as_bytes())?;
+        township_digest::output::write_atomic(path, text.as_bytes())?;
         eprintln!("bench: appended to {}", path.display());
     }
     Ok(())
@@ -153,7 +153,7 @@ fn fixtures_dir() -> PathBuf {
 }
 
 fn fixture_files() -> Result<Vec<PathBuf>> {
-    let (files, errors) = crate::read::discover(&[fixtures_dir()]);
+    let (files, errors) = township_digest::read::discover(&[fixtures_dir()]);
     if let Some(e) = errors.first() {
         bail!("{e}");
     }
@@ -186,8 +186,8 @@ fn bench_parse() -> Result<Vec<Measure>> {
     let sentences: usize = inputs
         .par_iter()
         .map(|p| {
-            crate::read::read_document(p)
-                .map(|doc| crate::structure::parse(&doc).sentences.len())
+            township_digest::read::read_document(p)
+                .map(|doc| township_digest::structure::parse(&doc).sentences.len())
                 .unwrap_or(0)
         })
         .sum();
@@ -214,9 +214,9 @@ fn bench_parse() -> Result<Vec<Measure>> {
 fn report_sentences(limit: usize) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for f in fixture_files()? {
-        let doc = crate::read::read_document(&f).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let doc = township_digest::read::read_document(&f).map_err(|e| anyhow::anyhow!("{e}"))?;
         out.extend(
-            crate::structure::parse(&doc)
+            township_digest::structure::parse(&doc)
                 .sentences
                 .into_iter()
                 .map(|s| s.text),
@@ -258,7 +258,7 @@ fn bench_generator(globals: &Globals, settings: &Settings) -> Result<Vec<Measure
         &text,
         &[512, 1500],
         128,
-        crate::models::generator::DEFAULT_PREFILL_CHUNK,
+        township_digest::models::generator::DEFAULT_PREFILL_CHUNK,
     )?;
     let mut out = Vec::new();
     for r in rows {
@@ -302,7 +302,7 @@ fn bench_run(
         store: globals.store(),
     };
     let t = Instant::now();
-    let outcome = crate::run::run(settings, &config, true)?.outcome();
+    let outcome = township_digest::run::run(settings, &config, true)?.outcome();
     let secs = t.elapsed().as_secs_f64();
     if outcome != Outcome::Success {
         bail!("the {mode:?} run over the fixtures did not succeed ({outcome:?})");
@@ -327,7 +327,7 @@ fn bench_run(
 
 /// Peak resident set size of this process, in MB.
 fn peak_rss_mb() -> f64 {
-    crate::models::generator::peak_rss_bytes() as f64 / (1024.0 * 1024.0)
+    township_digest::models::generator::peak_rss_bytes() as f64 / (1024.0 * 1024.0)
 }
 
 fn machine_description() -> String {

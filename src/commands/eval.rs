@@ -2,8 +2,8 @@
 //! the table and the JSON.
 
 use crate::cli::EvalArgs;
-use crate::eval;
-use crate::exit::Outcome;
+use township_digest::eval;
+use township_digest::exit::Outcome;
 
 pub fn command(args: EvalArgs) -> Outcome {
     let report = match eval::evaluate(&args.gold, &args.out) {
@@ -14,7 +14,7 @@ pub fn command(args: EvalArgs) -> Outcome {
         }
     };
     let path = args.out.join("eval.json");
-    if let Err(e) = crate::output::write_json_atomic(&path, &report) {
+    if let Err(e) = township_digest::output::write_json_atomic(&path, &report) {
         eprintln!("error: eval: {e:#}");
         return Outcome::Fatal;
     }

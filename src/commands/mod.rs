@@ -10,12 +10,12 @@ mod run;
 mod themes;
 
 use crate::cli::{Cli, Command, Globals};
-use crate::exit::Outcome;
-use crate::prompt_files::PromptSource;
-use crate::settings::Settings;
 use clap::Parser;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use township_digest::exit::Outcome;
+use township_digest::prompt_files::PromptSource;
+use township_digest::settings::Settings;
 
 /// `--prompts DIR` if given, else `./prompts` when the working folder has one, else the
 /// built-in copies.
@@ -25,7 +25,7 @@ fn prompt_source(explicit: Option<&Path>) -> PromptSource {
 }
 
 /// Parses the command line and runs the subcommand with the environment's `settings`
-/// (`crate::settings`, read once by `main`).
+/// (`township_digest::settings`, read once by `main`).
 pub fn main(settings: Settings) -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,

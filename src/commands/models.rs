@@ -1,9 +1,9 @@
 //! `township-digest models fetch|list|verify`.
 
 use crate::cli::{Globals, ModelsCommand};
-use crate::exit::Outcome;
-use crate::models::{fetch, ModelRole, ModelStore};
 use anyhow::Result;
+use township_digest::exit::Outcome;
+use township_digest::models::{fetch, ModelRole, ModelStore};
 
 /// `township-digest models fetch|list|verify`
 pub fn command(globals: &Globals, cmd: ModelsCommand) -> Outcome {

@@ -1,17 +1,17 @@
 //! `township-digest parse`: each report's structure as JSON on stdout (no model needed).
 
 use crate::cli::ParseArgs;
-use crate::exit::Outcome;
-use crate::structure;
 use rayon::prelude::*;
+use township_digest::exit::Outcome;
+use township_digest::structure;
 
 /// `township-digest parse FILE...`: a JSON array, one object per readable file, on stdout;
 /// one line per unreadable file on stderr. Exit 0 all parsed, 1 some failed, 2 none readable.
 pub fn command(args: ParseArgs) -> Outcome {
-    let (files, mut errors) = crate::read::discover(&args.files);
+    let (files, mut errors) = township_digest::read::discover(&args.files);
     let results: Vec<_> = files
         .par_iter()
-        .map(|p| crate::read::read_document(p).map(|d| structure::parse(&d)))
+        .map(|p| township_digest::read::read_document(p).map(|d| structure::parse(&d)))
         .collect();
     let mut out = Vec::new();
     for r in results {

@@ -1,9 +1,9 @@
 //! `township-digest run`.
 
 use crate::cli::{Globals, Mode, RunArgs};
-use crate::exit::Outcome;
-use crate::run::{self, RunConfig};
-use crate::settings::Settings;
+use township_digest::exit::Outcome;
+use township_digest::run::{self, RunConfig};
+use township_digest::settings::Settings;
 
 pub fn config(globals: &Globals, args: RunArgs) -> RunConfig {
     RunConfig {

@@ -1,9 +1,9 @@
 //! `township-digest themes train`.
 
 use crate::cli::{Globals, ThemesCommand};
-use crate::exit::Outcome;
-use crate::settings::Settings;
-use crate::train;
+use township_digest::exit::Outcome;
+use township_digest::settings::Settings;
+use township_digest::train;
 
 pub fn command(globals: &Globals, settings: &Settings, cmd: ThemesCommand) -> Outcome {
     let ThemesCommand::Train {
