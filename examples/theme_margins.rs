@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use township_digest::models::StoreOptions;
 use township_digest::models::{load_encoder, ModelRole, ModelStore};
-use township_digest::summarise::{summarise_shortcomings, ProblemSentences, Prompts, Resources};
-use township_digest::themes::ThemeSet;
+use township_digest::prompt_files::{PromptFiles, PromptSource};
+use township_digest::summarise::{summarise_shortcomings, Resources};
 
 fn main() -> anyhow::Result<()> {
     let store = ModelStore::open(&StoreOptions {
@@ -15,15 +15,13 @@ fn main() -> anyhow::Result<()> {
     })?;
     let files = store.ensure(&store.default_model(ModelRole::Encoder)?, false)?;
     let encoder = load_encoder(&files, &Default::default())?;
-    let themes = ThemeSet::load(&PathBuf::from("prompts/themes.toml"))?;
-    let sentences = ProblemSentences::load(&PathBuf::from("prompts/problem_sentences.toml"))?;
-    let prompts = Prompts::load(&PathBuf::from("prompts"))?;
+    let prompt_files = PromptFiles::load(PromptSource::Folder(PathBuf::from("prompts")), None)?;
     let r = Resources::load(
         encoder,
         &format!("{}:{:?}", files.name, files.sha256),
-        themes,
-        prompts,
-        &sentences,
+        prompt_files.themes,
+        prompt_files.templates,
+        &prompt_files.problem_sentences,
         Some(&store.dir().join("classifiers")),
     )?;
     let id = |i: Option<usize>| {

@@ -617,11 +617,6 @@ fn cache_key(settings_key: &str, input_sha: &str, id: &str) -> String {
     ))
 }
 
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(hex::encode(Sha256::digest(&bytes)))
-}
-
 /// `reports/<id>.json` doubles as the cache: `.cache/<id>.key` holds the key it was computed
 /// under, written after the report itself, so a kill between the two only costs a recompute.
 struct ResultCache {

@@ -7,11 +7,11 @@ use std::sync::OnceLock;
 use township_digest::document::SourceDocument;
 use township_digest::models::StoreOptions;
 use township_digest::models::{load_encoder, load_generator, ModelRole, ModelStore};
+use township_digest::prompt_files::{PromptFiles, PromptSource};
 use township_digest::report::{ReportSummary, OTHER_THEME};
 use township_digest::summarise::{
-    numbers_absent_from_source, refine_full, summarise_fast, ProblemSentences, Prompts, Resources,
+    numbers_absent_from_source, refine_full, summarise_fast, Resources,
 };
-use township_digest::themes::ThemeSet;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -35,16 +35,14 @@ fn setup() -> &'static Resources {
             .expect("default encoder");
         let files = store.ensure(&name, false).expect("encoder files");
         let encoder = load_encoder(&files, &Default::default()).expect("encoder");
-        let themes = ThemeSet::load(&root().join("prompts/themes.toml")).expect("themes");
-        let sentences = ProblemSentences::load(&root().join("prompts/problem_sentences.toml"))
-            .expect("problem sentences");
-        let prompts = Prompts::load(&root().join("prompts")).expect("prompts");
+        let prompt_files = PromptFiles::load(PromptSource::Folder(root().join("prompts")), None)
+            .expect("prompt files");
         Resources::load(
             encoder,
             &format!("{}:{:?}", files.name, files.sha256),
-            themes,
-            prompts,
-            &sentences,
+            prompt_files.themes,
+            prompt_files.templates,
+            &prompt_files.problem_sentences,
             Some(&store.dir().join("classifiers")),
         )
         .expect("classifiers")

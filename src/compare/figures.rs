@@ -6,9 +6,8 @@
 
 use super::{simplified, FigureCell, FigureRow, FiguresTable, IndicatorColumn};
 use crate::report::ReportSummary;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde::Deserialize;
-use std::path::Path;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Indicator {
@@ -38,12 +37,6 @@ fn default_window() -> usize {
 }
 
 impl Indicators {
-    pub fn load(path: &Path) -> Result<Indicators> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read indicators file {}", path.display()))?;
-        Self::parse(&text).with_context(|| format!("invalid indicators file {}", path.display()))
-    }
-
     pub fn parse(text: &str) -> Result<Indicators> {
         let set: Indicators = toml::from_str(text)?;
         for i in &set.indicators {

@@ -146,20 +146,6 @@ impl Prompts {
         Prompts { templates }
     }
 
-    pub fn load(dir: &Path) -> Result<Prompts> {
-        let mut templates = BTreeMap::new();
-        for name in Template::ALL.map(Template::file_name) {
-            let path = dir.join(name);
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read prompt template {}", path.display()))?;
-            if text.trim().is_empty() {
-                anyhow::bail!("prompt template {} is empty", path.display());
-            }
-            templates.insert(name.to_string(), text);
-        }
-        Ok(Prompts { templates })
-    }
-
     /// sha256 of all template bytes (names and contents, in name order).
     pub fn fingerprint(&self) -> String {
         let mut h = Sha256::new();

@@ -7,7 +7,7 @@
 
 use super::sentence_classifier::{ordered, TrainedClassifier};
 use crate::models::encoder::Encoder;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -24,13 +24,6 @@ pub struct ProblemSentences {
 }
 
 impl ProblemSentences {
-    pub fn load(path: &Path) -> Result<ProblemSentences> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read problem sentences file {}", path.display()))?;
-        Self::parse(&text)
-            .with_context(|| format!("invalid problem sentences file {}", path.display()))
-    }
-
     pub fn parse(text: &str) -> Result<ProblemSentences> {
         let set: ProblemSentences = toml::from_str(text)?;
         if set.problems.iter().all(|s| s.trim().is_empty())
