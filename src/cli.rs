@@ -28,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Summarise every report under INPUT and write the digest into --out.
     Run(RunArgs),
+    /// Join the shards of `run --shard K/N` into one digest (the one a single run would write).
+    Merge(MergeArgs),
     /// Provision, list or verify the local models.
     #[command(subcommand)]
     Models(ModelsCommand),
@@ -97,6 +99,27 @@ pub struct RunArgs {
     /// Recompute every report even when a cached result matches.
     #[arg(long)]
     pub no_cache: bool,
+    /// Summarise only shard K of N (0-based) of the inputs, into DIR/shard-K-of-N/, for
+    /// `merge` to join. `--shard N` alone takes K from JOB_COMPLETION_INDEX (Kubernetes
+    /// Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm array).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Shard output folders (DIR/shard-K-of-N), or folders holding them.
+    #[arg(required = true, value_name = "SHARD_OUT")]
+    pub shards: Vec<PathBuf>,
+    /// Output folder of the merged digest.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Themes file the shards ran with (default: prompts/themes.toml or the built-in one).
+    #[arg(long, value_name = "FILE")]
+    pub themes: Option<PathBuf>,
+    /// Folder of prompt templates the shards ran with.
+    #[arg(long, value_name = "DIR")]
+    pub prompts: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

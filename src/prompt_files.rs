@@ -114,6 +114,8 @@ pub struct PromptFiles {
     pub problem_sentences: ProblemSentences,
     pub problem_sentences_sha: String,
     pub indicators: Indicators,
+    /// sha256 of the files only the digest uses (emerging-label template, indicators).
+    pub digest_files_sha: String,
 }
 
 impl PromptFiles {
@@ -153,6 +155,8 @@ impl PromptFiles {
         let indicators = Indicators::parse(&indicators_text)
             .with_context(|| format!("invalid indicators file {origin}"))?;
 
+        let digest_files_sha =
+            sha256_hex(format!("{label_template}\0{indicators_text}").as_bytes());
         Ok(PromptFiles {
             source,
             themes,
@@ -163,6 +167,7 @@ impl PromptFiles {
             problem_sentences,
             problem_sentences_sha: sha256_hex(sentences_text.as_bytes()),
             indicators,
+            digest_files_sha,
         })
     }
 }

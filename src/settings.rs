@@ -9,6 +9,7 @@
 //! | `TOWNSHIP_DIGEST_AMX=0` | no AMX tiles in the generator's kernels |
 //! | `TOWNSHIP_DIGEST_LOG` | log filter (`debug`, `info`, …) |
 //! | `CANDLE_NUM_THREADS` | candle's quantized-matmul pool; `main` sets it to 1 when unset (see [`Settings::candle_threads_set`]) |
+//! | `JOB_COMPLETION_INDEX`, `SLURM_ARRAY_TASK_ID`, `SLURM_ARRAY_TASK_MIN` | the task's index for `run --shard N` ([`Settings::task_index`]) |
 //! | `TOWNSHIP_DIGEST_MODELS` | models folder when `--models-dir` is not given ([`models_dir`]) |
 //! | `HF_HUB_OFFLINE` | never download from the Hugging Face hub ([`hub_offline`]) |
 //! | `TOWNSHIP_DIGEST_PIP` | the pip program for registry packages ([`pip_program`]) |
@@ -38,6 +39,10 @@ pub struct Settings {
     /// are split over rayon's pool instead (`township_infer::kernels::row_split`). candle
     /// 0.11.1 sizes that pool from this variable only (no API), when it first uses it.
     pub candle_threads_set: bool,
+    /// This task's index in a cluster job, for `run --shard N`: `JOB_COMPLETION_INDEX`
+    /// (Kubernetes Indexed Job), else `SLURM_ARRAY_TASK_ID` minus `SLURM_ARRAY_TASK_MIN`
+    /// (a Slurm array, whatever number it starts at).
+    pub task_index: Option<usize>,
 }
 
 impl Settings {
@@ -55,6 +60,11 @@ impl Settings {
         s.generators = var("TOWNSHIP_DIGEST_GENERATORS").and_then(|v| v.parse::<usize>().ok());
         s.log_filter = var("TOWNSHIP_DIGEST_LOG");
         s.candle_threads_set = var("CANDLE_NUM_THREADS").is_some();
+        let number = |name: &str| var(name).and_then(|v| v.trim().parse::<usize>().ok());
+        s.task_index = number("JOB_COMPLETION_INDEX").or_else(|| {
+            let id = number("SLURM_ARRAY_TASK_ID")?;
+            id.checked_sub(number("SLURM_ARRAY_TASK_MIN").unwrap_or(0))
+        });
         s
     }
 }

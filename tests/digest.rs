@@ -188,10 +188,17 @@ fn run_compare(
     themes: &ThemeSet,
     enc: &Encoder,
 ) -> Digest {
+    let comparable: Vec<String> = texts
+        .iter()
+        .map(|t| township_digest::compare::duplicates::comparable_text(t))
+        .collect();
     let inputs: Vec<CompareInput> = summaries
         .iter()
-        .zip(texts)
-        .map(|(summary, text)| CompareInput { summary, text })
+        .zip(&comparable)
+        .map(|(summary, comparable)| CompareInput {
+            summary,
+            comparable,
+        })
         .collect();
     let files = township_digest::prompt_files::PromptFiles::load(
         township_digest::prompt_files::PromptSource::Folder(prompts()),

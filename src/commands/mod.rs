@@ -4,6 +4,7 @@
 
 pub mod bench;
 mod eval;
+mod merge;
 mod models;
 mod parse;
 mod run;
@@ -48,6 +49,7 @@ pub fn main(settings: Settings) -> ExitCode {
     };
     let outcome = match cli.command {
         Command::Run(args) => run::command(&globals, &settings, args),
+        Command::Merge(args) => merge::command(&globals, &settings, args),
         Command::Models(cmd) => models::command(&globals, cmd),
         Command::Eval(args) => eval::command(args),
         Command::Parse(args) => parse::command(args),

@@ -4,9 +4,27 @@ use crate::cli::{Globals, Mode, RunArgs};
 use township_digest::exit::Outcome;
 use township_digest::run::{self, RunConfig};
 use township_digest::settings::Settings;
+use township_digest::shard::Shard;
 
-pub fn config(globals: &Globals, args: RunArgs) -> RunConfig {
+/// `--shard K/N`, or `--shard N` with K from the cluster's task index (`settings.task_index`).
+pub fn shard(spec: &str, task_index: Option<usize>) -> anyhow::Result<Shard> {
+    if spec.contains('/') {
+        return spec.parse();
+    }
+    let count: usize = spec.trim().parse().map_err(|_| {
+        anyhow::anyhow!("`--shard {spec}`: expected K/N (e.g. 0/4) or N with JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID set")
+    })?;
+    let Some(index) = task_index else {
+        anyhow::bail!(
+            "`--shard {spec}` without K: neither JOB_COMPLETION_INDEX (Kubernetes Indexed Job) nor SLURM_ARRAY_TASK_ID (Slurm array) is set; give --shard K/{spec}"
+        );
+    };
+    Shard::new(index, count)
+}
+
+pub fn config(globals: &Globals, args: RunArgs, shard: Option<Shard>) -> RunConfig {
     RunConfig {
+        shard,
         inputs: args.inputs,
         out: args.out,
         mode: mode(args.mode),
@@ -28,9 +46,17 @@ pub fn mode(m: Mode) -> run::Mode {
 }
 
 pub fn command(globals: &Globals, settings: &Settings, args: RunArgs) -> Outcome {
-    match run::run(settings, &config(globals, args), globals.quiet) {
+    let shard = match args.shard.as_deref().map(|s| shard(s, settings.task_index)) {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(e)) => {
+            eprintln!("error: {e:#}");
+            return Outcome::Fatal;
+        }
+    };
+    match run::run(settings, &config(globals, args, shard), globals.quiet) {
         Ok(result) => {
-            if result.done == 0 && result.failed == 0 {
+            if result.done == 0 && result.failed == 0 && !result.empty_shard {
                 eprintln!(
                     "error: no report files (.txt .md .html .htm .docx .pdf) found in the inputs"
                 );

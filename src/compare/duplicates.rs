@@ -28,6 +28,12 @@ pub fn mask(text: &str) -> Vec<char> {
     out
 }
 
+/// `mask` as a string: what `near_duplicates` compares. A report's comparable text is all a
+/// merge needs of it for this check.
+pub fn comparable_text(text: &str) -> String {
+    mask(text).into_iter().collect()
+}
+
 fn shingles(chars: &[char]) -> HashSet<u64> {
     use std::hash::{Hash, Hasher};
     chars
@@ -55,10 +61,13 @@ fn jaccard(a: &HashSet<u64>, b: &HashSet<u64>) -> f64 {
     inter as f64 / union as f64
 }
 
-/// Every pair of reports (id, text) at or above `threshold`, in input order, similarity rounded
-/// to 2 decimals.
+/// Every pair of reports (id, comparable text as made by `comparable_text`) at or above
+/// `threshold`, in input order, similarity rounded to 2 decimals.
 pub fn near_duplicates(texts: &[(&str, &str)], threshold: f64) -> Vec<DuplicatePair> {
-    let sets: Vec<HashSet<u64>> = texts.iter().map(|(_, t)| shingles(&mask(t))).collect();
+    let sets: Vec<HashSet<u64>> = texts
+        .iter()
+        .map(|(_, t)| shingles(&t.chars().collect::<Vec<char>>()))
+        .collect();
     let mut out = Vec::new();
     for i in 0..texts.len() {
         for j in i + 1..texts.len() {

@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 /// One report as `compare` sees it.
 pub struct CompareInput<'a> {
     pub summary: &'a ReportSummary,
-    /// The report's normalised full text, for near-duplicate detection.
-    pub text: &'a str,
+    /// The report's normalised full text in the form near-duplicate detection compares
+    /// (`duplicates::comparable_text`): kept by shards, so a merge needs no source file.
+    pub comparable: &'a str,
 }
 
 /// `digest.json`. Contract fields first, in contract order; the rest are extensions.
@@ -137,7 +138,7 @@ pub fn compare(
     let emerging = emerging::emerging(inputs, encoder, labeler, label_template, &mut warnings)?;
     let texts: Vec<(&str, &str)> = inputs
         .iter()
-        .map(|i| (i.summary.id.as_str(), i.text))
+        .map(|i| (i.summary.id.as_str(), i.comparable))
         .collect();
     let duplicates = duplicates::near_duplicates(&texts, duplicates::DEFAULT_THRESHOLD);
     for d in &duplicates {

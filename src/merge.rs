@@ -1,0 +1,263 @@
+//! `township-digest merge`: the shards of a cluster job (`run --shard K/N`) joined into the
+//! digest a single machine would have written over the same inputs, byte for byte. The shards'
+//! records are checked first: shards made with different models, themes, prompts or settings
+//! are refused (fatal), and so is a merge whose own prompt files or models differ from theirs.
+//! Reports of a shard that never finished are named as missing; the digest covers the rest.
+
+use crate::models::StoreOptions;
+use crate::output::{write_atomic, write_json_atomic};
+use crate::prompt_files::{PromptFiles, PromptSource};
+use crate::report::ReportSummary;
+use crate::run::setup::{self, ModelChoice};
+use crate::run::{shard_dirs, ShardRecord};
+use crate::run::{InputStatus, RunRecord, RunResult};
+use crate::settings::Settings;
+use crate::shard::COMPARABLE_DIR;
+use anyhow::{bail, Context, Result};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What to merge: the `merge` command's arguments as plain settings.
+#[derive(Debug, Clone)]
+pub struct MergeConfig {
+    /// Shard output folders, or folders holding `shard-*` folders.
+    pub shards: Vec<PathBuf>,
+    pub out: PathBuf,
+    /// Themes file; `None`: the prompt files' own (must be the shards' themes).
+    pub themes: Option<PathBuf>,
+    pub prompts: PromptSource,
+    pub store: StoreOptions,
+}
+
+/// Shard records, checked to belong to one run.
+struct ShardSet {
+    /// By shard index.
+    records: BTreeMap<usize, (PathBuf, ShardRecord)>,
+    count: usize,
+}
+
+fn read_shards(paths: &[PathBuf]) -> Result<ShardSet> {
+    let dirs = shard_dirs(paths)?;
+    let mut records: BTreeMap<usize, (PathBuf, ShardRecord)> = BTreeMap::new();
+    for dir in dirs {
+        let record = ShardRecord::read(&dir)?;
+        if let Some((first_dir, first)) = records.values().next() {
+            let other = || format!("{} and {}", first_dir.display(), dir.display());
+            if first.shard.count != record.shard.count {
+                bail!(
+                    "shards {} come from different splits: {} vs {} shards",
+                    other(),
+                    first.shard.count,
+                    record.shard.count
+                );
+            }
+            if let Some(d) = first.fingerprint.difference(&record.fingerprint) {
+                bail!("shards {} were made with different settings: {d}", other());
+            }
+            if first.inputs != record.inputs {
+                bail!(
+                    "shards {} were given different inputs ({} vs {} report files, or other names)",
+                    other(),
+                    first.inputs.len(),
+                    record.inputs.len()
+                );
+            }
+        }
+        if let Some((seen, _)) = records.get(&record.shard.index) {
+            bail!(
+                "shard {} appears twice: {} and {}",
+                record.shard,
+                seen.display(),
+                dir.display()
+            );
+        }
+        records.insert(record.shard.index, (dir, record));
+    }
+    let count = match records.values().next() {
+        Some((_, r)) => r.shard.count,
+        None => bail!("no shard output among the given folders"),
+    };
+    Ok(ShardSet { records, count })
+}
+
+/// Merges the shards into `cfg.out`. Errors returned are fatal (exit 2); missing or failed
+/// reports are in the result and run.json.
+pub fn merge(settings: &Settings, cfg: &MergeConfig, quiet: bool) -> Result<RunResult> {
+    let started = Instant::now();
+    let files = PromptFiles::load(cfg.prompts.clone(), cfg.themes.as_deref())?;
+    let set = read_shards(&cfg.shards)?;
+    let (_, reference) = set
+        .records
+        .values()
+        .next()
+        .context("no shard output among the given folders")?;
+    let reference = reference.clone();
+
+    std::fs::create_dir_all(cfg.out.join("reports"))
+        .with_context(|| format!("cannot create output folder {}", cfg.out.display()))?;
+    let _lock = crate::run::lock_output(&cfg.out)?;
+
+    let t = Instant::now();
+    let model_name = |role: &str| {
+        reference
+            .fingerprint
+            .models
+            .iter()
+            .find(|m| m.role == role)
+            .map(|m| m.name.as_str())
+    };
+    let choice = ModelChoice {
+        mode: reference.fingerprint.mode,
+        store: &cfg.store,
+        encoder: model_name("encoder"),
+        generator: model_name("generator"),
+    };
+    let mut loaded = setup::load(settings, files, &choice, quiet)?;
+    if let Some(d) = loaded.fingerprint.difference(&reference.fingerprint) {
+        bail!(
+            "the shards were made with other settings than this merge has: {d} (give merge the \
+             shards' --themes/--prompts and models)"
+        );
+    }
+    let mut timings: BTreeMap<String, f64> = BTreeMap::new();
+    timings.insert("load_models_s".into(), t.elapsed().as_secs_f64());
+
+    // Every input in run order: its result from the shard that owns it, or why there is none.
+    let t = Instant::now();
+    let mut statuses: Vec<InputStatus> = set
+        .records
+        .get(&0)
+        .map(|(_, r)| r.discover_errors.clone())
+        .unwrap_or_default();
+    let mut done = Vec::new();
+    let mut ids = BTreeSet::new();
+    for input in &reference.inputs {
+        let source = Path::new(&input.source);
+        let Some((dir, record)) = set.records.get(&input.shard) else {
+            statuses.push(missing(
+                source,
+                &input.id,
+                format!(
+                    "shard {}/{} has no record among the given folders (not run, still running, \
+                     or stopped before it finished)",
+                    input.shard, set.count
+                ),
+            ));
+            continue;
+        };
+        let status = record
+            .statuses
+            .iter()
+            .find(|s| s.id.as_deref() == Some(input.id.as_str()));
+        match status {
+            Some(s) if s.is_ok() => match load_report(dir, &input.id, &cfg.out) {
+                Ok(d) => {
+                    statuses.push(s.clone());
+                    ids.insert(input.id.clone());
+                    done.push(d);
+                }
+                Err(e) => {
+                    tracing::error!("{}: {e:#}", input.source);
+                    statuses.push(InputStatus::failed(
+                        source,
+                        Some(input.id.clone()),
+                        format!("{e:#}"),
+                    ));
+                }
+            },
+            Some(s) => statuses.push(s.clone()),
+            None => statuses.push(missing(
+                source,
+                &input.id,
+                format!("shard {} recorded no result for it", dir.display()),
+            )),
+        }
+    }
+    remove_stale_reports(&cfg.out, &ids);
+    timings.insert("read_shards_s".into(), t.elapsed().as_secs_f64());
+
+    let t = Instant::now();
+    let digest_error = crate::run::write_digest(&cfg.out, &done, &mut loaded);
+    timings.insert("compare_render_s".into(), t.elapsed().as_secs_f64());
+    timings.insert("total_s".into(), started.elapsed().as_secs_f64());
+
+    statuses.sort_by(|a, b| a.source.cmp(&b.source));
+    for s in statuses.iter().filter(|s| s.status == "missing") {
+        tracing::error!("{}: {}", s.source, s.error.as_deref().unwrap_or("missing"));
+    }
+    let n_failed = statuses.iter().filter(|s| !s.is_ok()).count();
+    let n_ok = statuses.len() - n_failed;
+    let mut record_settings = crate::run::settings_record(&loaded);
+    record_settings.insert(
+        "shards",
+        serde_json::json!(set
+            .records
+            .values()
+            .map(|(d, _)| d.display().to_string())
+            .collect::<Vec<_>>()),
+    );
+    record_settings.insert("shard_count", serde_json::json!(set.count));
+    let record = RunRecord {
+        version: env!("CARGO_PKG_VERSION"),
+        mode: reference.fingerprint.mode,
+        models: &loaded.fingerprint.models,
+        settings: record_settings,
+        timings,
+        inputs: statuses,
+        digest: digest_error.clone(),
+    };
+    write_json_atomic(&cfg.out.join("run.json"), &record)?;
+    tracing::info!(
+        "merged {n_ok} report(s) of {} shard(s), {n_failed} failed or missing; output in {}",
+        set.records.len(),
+        cfg.out.display()
+    );
+    Ok(RunResult {
+        done: n_ok,
+        failed: n_failed,
+        digest_error,
+        empty_shard: false,
+    })
+}
+
+fn missing(source: &Path, id: &str, reason: String) -> InputStatus {
+    InputStatus {
+        status: "missing".to_string(),
+        ..InputStatus::failed(source, Some(id.to_string()), reason)
+    }
+}
+
+/// A shard's report and comparable text; the report is copied into the merge's output as is.
+fn load_report(dir: &Path, id: &str, out: &Path) -> Result<crate::run::DigestInput> {
+    let path = dir.join("reports").join(format!("{id}.json"));
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let summary: ReportSummary = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a report of this program", path.display()))?;
+    let cpath = dir.join(COMPARABLE_DIR).join(format!("{id}.txt"));
+    let comparable = std::fs::read_to_string(&cpath)
+        .with_context(|| format!("cannot read {}", cpath.display()))?;
+    write_atomic(&out.join("reports").join(format!("{id}.json")), &bytes)?;
+    Ok(crate::run::DigestInput {
+        summary,
+        comparable,
+    })
+}
+
+/// Reports of an earlier merge over other inputs would otherwise sit beside this one's.
+fn remove_stale_reports(out: &Path, current: &BTreeSet<String>) {
+    let Ok(entries) = std::fs::read_dir(out.join("reports")) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        if stem.is_some_and(|s| !current.contains(&s)) {
+            tracing::info!(
+                "removing {} (not among this merge's reports)",
+                path.display()
+            );
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
