@@ -56,9 +56,11 @@ USER 10001:10001
 
 # --- the models, baked (BAKE_MODELS=1) or an empty folder (0) ---------------------------------
 FROM fetch AS models-1
+# (the fetched files are made readable by any user, so `docker run --user ...` can read them)
 RUN township-digest models fetch \
  && township-digest --quiet run /usr/share/township-digest/sample --out /tmp/warm-up --mode fast \
- && rm -rf /tmp/warm-up
+ && rm -rf /tmp/warm-up \
+ && chmod -R a+rX /models
 
 FROM runtime AS models-0
 
