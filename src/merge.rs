@@ -174,7 +174,9 @@ pub fn merge(settings: &Settings, cfg: &MergeConfig, quiet: bool) -> Result<RunR
             )),
         }
     }
-    remove_stale_reports(&cfg.out, &ids);
+    // Reports of an earlier merge over other inputs would otherwise sit beside this one's.
+    let keep: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+    crate::output::remove_files_not_in(&cfg.out.join("reports"), &keep);
     timings.insert("read_shards_s".into(), t.elapsed().as_secs_f64());
 
     let t = Instant::now();
@@ -242,22 +244,4 @@ fn load_report(dir: &Path, id: &str, out: &Path) -> Result<crate::run::DigestInp
         summary,
         comparable,
     })
-}
-
-/// Reports of an earlier merge over other inputs would otherwise sit beside this one's.
-fn remove_stale_reports(out: &Path, current: &BTreeSet<String>) {
-    let Ok(entries) = std::fs::read_dir(out.join("reports")) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let path = e.path();
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-        if stem.is_some_and(|s| !current.contains(&s)) {
-            tracing::info!(
-                "removing {} (not among this merge's reports)",
-                path.display()
-            );
-            let _ = std::fs::remove_file(&path);
-        }
-    }
 }

@@ -47,6 +47,23 @@ pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<
     write_atomic(path, &bytes)
 }
 
+/// Removes the files of `dir` whose name without extension is not in `keep`: results of earlier
+/// runs over other inputs, which would otherwise sit beside this run's. A missing folder is
+/// nothing to clean.
+pub fn remove_files_not_in(dir: &Path, keep: &std::collections::BTreeSet<&str>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        if stem.is_some_and(|s| !keep.contains(s.as_str())) {
+            tracing::info!("removing {} (not among this run's inputs)", path.display());
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! What a run keeps between runs and while it runs: the result cache (re-runs are idempotent and
 //! resumable), the output-folder lock, and the progress display.
 
-use crate::output::{write_atomic, write_json_atomic};
+use crate::output::{remove_files_not_in, write_atomic, write_json_atomic};
 use crate::report::ReportSummary;
 use anyhow::{Context, Result};
 use sha2::{Digest as _, Sha256};
@@ -44,21 +44,8 @@ impl ResultCache {
     }
 
     pub(super) fn remove_stale(&self, current: &BTreeSet<&str>) {
-        for dir in [&self.reports, &self.keys] {
-            let Ok(entries) = std::fs::read_dir(dir) else {
-                continue;
-            };
-            for e in entries.flatten() {
-                let path = e.path();
-                let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-                if let Some(stem) = stem {
-                    if !current.contains(stem.as_str()) {
-                        tracing::info!("removing {} (not among this run's inputs)", path.display());
-                        let _ = std::fs::remove_file(&path);
-                    }
-                }
-            }
-        }
+        remove_files_not_in(&self.reports, current);
+        remove_files_not_in(&self.keys, current);
     }
 }
 

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 pub use stages::assign_ids;
-pub(crate) use stages::{settings_record, write_digest, Done as DigestInput};
+pub(crate) use stages::{settings_record, write_digest, DigestInput};
 
 /// An exclusive lock on an output folder (held until dropped).
 pub(crate) fn lock_output(out: &Path) -> Result<cache::OutputLock> {
@@ -194,11 +194,11 @@ pub fn run(settings: &Settings, args: &RunConfig, quiet: bool) -> Result<RunResu
     statuses.extend(report_statuses);
 
     let t = Instant::now();
-    let done: Vec<stages::Done> = parsed
+    let done: Vec<stages::DigestInput> = parsed
         .iter()
         .zip(summaries.iter())
         .filter_map(|(p, s)| {
-            s.as_ref().map(|s| stages::Done {
+            s.as_ref().map(|s| stages::DigestInput {
                 summary: s.clone(),
                 comparable: crate::compare::duplicates::comparable_text(&p.normalized.text),
             })

@@ -335,7 +335,7 @@ fn generator_instances(args: &RunConfig, overridden: Option<usize>) -> usize {
 }
 
 /// A summarised report as the digest needs it.
-pub(crate) struct Done {
+pub(crate) struct DigestInput {
     pub summary: ReportSummary,
     /// `compare::duplicates::comparable_text` of the report's normalised text.
     pub comparable: String,
@@ -343,7 +343,11 @@ pub(crate) struct Done {
 
 /// Compares the reports and renders the digest into `out`. Returns why the digest could not be
 /// written, if it could not (the reports are written already: the run goes on to run.json).
-pub(crate) fn write_digest(out: &Path, done: &[Done], loaded: &mut Loaded) -> Option<String> {
+pub(crate) fn write_digest(
+    out: &Path,
+    done: &[DigestInput],
+    loaded: &mut Loaded,
+) -> Option<String> {
     if done.is_empty() {
         return None;
     }
@@ -376,7 +380,7 @@ pub(crate) fn write_digest(out: &Path, done: &[Done], loaded: &mut Loaded) -> Op
 
 /// A shard keeps each report's comparable text for the merge (`shard::COMPARABLE_DIR`); texts
 /// of reports no longer among its inputs are removed.
-pub(crate) fn write_comparable_texts(out: &Path, done: &[Done]) -> Result<()> {
+pub(crate) fn write_comparable_texts(out: &Path, done: &[DigestInput]) -> Result<()> {
     let dir = out.join(crate::shard::COMPARABLE_DIR);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for d in done {
@@ -386,15 +390,7 @@ pub(crate) fn write_comparable_texts(out: &Path, done: &[Done]) -> Result<()> {
         )?;
     }
     let current: BTreeSet<&str> = done.iter().map(|d| d.summary.id.as_str()).collect();
-    if let Ok(entries) = std::fs::read_dir(&dir) {
-        for e in entries.flatten() {
-            let path = e.path();
-            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-            if stem.is_some_and(|s| !current.contains(s.as_str())) {
-                let _ = std::fs::remove_file(&path);
-            }
-        }
-    }
+    crate::output::remove_files_not_in(&dir, &current);
     Ok(())
 }
 
