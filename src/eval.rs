@@ -750,6 +750,11 @@ fn evidence_span(text: &str, chars: &[char], e: &Evidence) -> Option<(usize, usi
 
 // ---------------------------------------------------------------------------------------------
 // Numbers
+//
+// The evaluator keeps its own number reader (full-width folding, arabic and Chinese numerals,
+// their values) on purpose instead of using `crate::text::numerals` and
+// `summarise::numbers_absent_from_source`: it scores those, and a scorer sharing the code it
+// scores would share its mistakes and report them as correct.
 
 /// Fold full-width digits and signs to ASCII.
 fn fold_width(s: &str) -> String {

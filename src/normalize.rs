@@ -7,6 +7,7 @@
 //! (CLUTTER_PATTERNS) dropped. Every char of the normalised text comes from exactly one source
 //! char, so spans map back exactly.
 
+use crate::text::numerals::halfwidth;
 use once_cell::sync::Lazy;
 use regex::Regex;
 
@@ -50,30 +51,6 @@ static ARTEFACT: Lazy<Regex> =
 /// Whether a normalised, trimmed line is portal clutter.
 pub fn is_clutter_line(line: &str) -> bool {
     CLUTTER.iter().any(|re| re.is_match(line))
-}
-
-/// Full-width → half-width where it helps matching numbers and codes. Chinese punctuation
-/// (，。；：（）！？) is kept.
-fn halfwidth(c: char) -> char {
-    match c {
-        '０'..='９'
-        | 'Ａ'..='Ｚ'
-        | 'ａ'..='ｚ'
-        | '％'
-        | '．'
-        | '＋'
-        | '－'
-        | '／'
-        | '＠'
-        | '＃'
-        | '＆'
-        | '＊'
-        | '＝'
-        | '＜'
-        | '＞' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-        '\u{3000}' | '\u{00A0}' => ' ',
-        _ => c,
-    }
 }
 
 /// ASCII punctuation typed into Chinese text (a badly converted file: "(一)", ",", ";", ":")

@@ -1,13 +1,14 @@
 //! Chinese report-text knowledge shared by the structure parser, the summaries and the
 //! grounding checks: item markers ("一是", "（二）", "3.", "问题一：") and the discourse
 //! openers that start a new point ("此外，", "例如，"). One home, so the parser that cuts a
-//! report into points and the summariser that strips their markers agree.
+//! report into points and the summariser that strips their markers agree. Numerals and
+//! full-width folding are in [`numerals`].
 
+pub mod numerals;
+
+use numerals::with_item_numerals;
 use once_cell::sync::Lazy;
 use regex::Regex;
-
-/// Chinese numerals used in list markers (一 … 十, and 十一 … 九十九 as runs).
-pub const CN_NUMERALS: &str = "一二三四五六七八九十";
 
 fn re(p: &str) -> Regex {
     Regex::new(p).expect("constant text pattern is valid")
@@ -16,9 +17,9 @@ fn re(p: &str) -> Regex {
 /// A marker that opens a point at the start of a clause: 一是 / 其一， / （一） (1) / 1. 1、 /
 /// 一、 / 第一， 第一件， / 问题一： / 整改措施一： / —— / 【…】.
 static ITEM_MARKER: Lazy<Regex> = Lazy::new(|| {
-    re(
-        r"^\s*(?:[一二三四五六七八九十]{1,3}是[，,：:]?|其[一二三四五六七八九十]{1,2}[，,、是：:]|[（(]\s*[一二三四五六七八九十0-9]{1,3}\s*[）)][、，,.．：:]?|[0-9]{1,2}\s*[.．、](?:[^0-9]|$)|[一二三四五六七八九十]{1,3}\s*[、.．]|第[一二三四五六七八九十]{1,3}(?:件|条|点|个方面|方面|项)?[，,、：:是]|(?:存在的?)?问题[一二三四五六七八九十0-9]{1,3}[：:，,、.．]|(?:整改|改进)?(?:措施|举措)[一二三四五六七八九十0-9]{1,3}[：:，,、.．]|——+|[-—]\s|【[^】]{1,24}】)",
-    )
+    re(&with_item_numerals(
+        r"^\s*(?:[{N}]{1,3}是[，,：:]?|其[{N}]{1,2}[，,、是：:]|[（(]\s*[{N}0-9]{1,3}\s*[）)][、，,.．：:]?|[0-9]{1,2}\s*[.．、](?:[^0-9]|$)|[{N}]{1,3}\s*[、.．]|第[{N}]{1,3}(?:件|条|点|个方面|方面|项)?[，,、：:是]|(?:存在的?)?问题[{N}0-9]{1,3}[：:，,、.．]|(?:整改|改进)?(?:措施|举措)[{N}0-9]{1,3}[：:，,、.．]|——+|[-—]\s|【[^】]{1,24}】)",
+    ))
 });
 
 /// Words that open a new point inside a running paragraph ("此外，还存在……", "例如，……").

@@ -3,6 +3,7 @@
 //! simplified script) and compared as sets of character 4-gram shingles (Jaccard).
 
 use super::DuplicatePair;
+use crate::text::numerals::is_numeral;
 use std::collections::HashSet;
 
 /// Jaccard similarity above which two reports are flagged. Different townships' reports share
@@ -17,7 +18,7 @@ pub fn mask(text: &str) -> Vec<char> {
     let simp = super::simplified(text);
     let mut out = Vec::with_capacity(simp.len() / 3);
     for c in simp.chars() {
-        if c.is_numeric() || "〇零一二三四五六七八九十百千万亿两".contains(c) {
+        if c.is_numeric() || is_numeral(c) {
             if out.last() != Some(&'#') {
                 out.push('#');
             }

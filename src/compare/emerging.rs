@@ -6,6 +6,7 @@ use super::{CompareInput, EmergingEntry, QuoteRef};
 use crate::models::encoder::{cosine, EmbedKind, Encoder};
 use crate::models::generator::{ChatMessage, GenerateOptions, Generator};
 use crate::report::OTHER_THEME;
+use crate::summarise::numbers_absent_from_source;
 use anyhow::{Context, Result};
 
 /// Average cosine similarity above which two clusters merge.
@@ -157,12 +158,13 @@ fn generated_label(
         ..GenerateOptions::default()
     };
     let gen = g.chat(&[ChatMessage::user(prompt)], &opts)?;
-    let all_quotes: String = evidence.iter().map(|e| e.quote.as_str()).collect();
-    Ok(check_label(&gen.text, &all_quotes))
+    // One quote per line: two quotes run together could form a number neither contains.
+    let all_quotes: Vec<&str> = evidence.iter().map(|e| e.quote.as_str()).collect();
+    Ok(check_label(&gen.text, &all_quotes.join("\n")))
 }
 
 /// Clean a generated label and accept it only if short, non-empty and free of numbers that the
-/// quotes do not contain.
+/// quotes do not contain (the summaries' rule, `summarise::numbers_absent_from_source`).
 pub fn check_label(raw: &str, quotes: &str) -> Option<String> {
     let line = raw.lines().map(str::trim).find(|l| !l.is_empty())?;
     let line = line
@@ -175,32 +177,9 @@ pub fn check_label(raw: &str, quotes: &str) -> Option<String> {
     if n == 0 || n > 30 {
         return None;
     }
-    let mut number = String::new();
-    for c in line.chars().chain(std::iter::once(' ')) {
-        if c.is_ascii_digit() || c == '.' && !number.is_empty() {
-            number.push(c);
-        } else if !number.is_empty() {
-            if !quotes.contains(number.trim_end_matches('.')) {
-                return None;
-            }
-            number.clear();
-        }
-    }
-    if line
-        .chars()
-        .any(|c| "一二三四五六七八九十百千万".contains(c))
-    {
-        // Chinese numerals: allowed only when the same run occurs in the quotes.
-        let runs: Vec<String> = line
-            .split(|c: char| !"一二三四五六七八九十百千万".contains(c))
-            .filter(|r| !r.is_empty())
-            .map(str::to_string)
-            .collect();
-        if runs.iter().any(|r| !quotes.contains(r.as_str())) {
-            return None;
-        }
-    }
-    Some(line)
+    numbers_absent_from_source(&line, quotes)
+        .is_empty()
+        .then_some(line)
 }
 
 #[cfg(test)]
@@ -220,6 +199,9 @@ mod tests {
         );
         assert_eq!(check_label("5名调解员年龄偏大", q), None);
         assert_eq!(check_label("三个村调解员老化", q), None);
+        // The summaries' rule: a number is a whole number of the quotes, not part of one.
+        assert_eq!(check_label("3名调解员", "部分村13名调解员"), None);
+        assert_eq!(check_label("三级调解员", q), None);
         assert_eq!(check_label("   ", q), None);
     }
 

@@ -11,6 +11,7 @@
 //! (a short line ends a paragraph or is a heading), and the next line does not start a
 //! heading (一、 （一） 1. …). CJK text is joined without a space, Latin words with one.
 
+use crate::text::numerals::is_item_numeral;
 use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
@@ -76,17 +77,16 @@ fn ends_clause(line: &str) -> bool {
 
 /// True when the line starts like a heading or list item.
 fn starts_heading(line: &str) -> bool {
-    const NUMS: &str = "一二三四五六七八九十";
     let mut chars = line.chars();
     let Some(first) = chars.next() else {
         return false;
     };
     let rest: String = line
         .chars()
-        .skip_while(|c| NUMS.contains(*c))
+        .skip_while(|c| is_item_numeral(*c))
         .take(1)
         .collect();
-    if NUMS.contains(first) && rest == "、" {
+    if is_item_numeral(first) && rest == "、" {
         return true;
     }
     if first == '（' || first == '(' {
@@ -98,7 +98,7 @@ fn starts_heading(line: &str) -> bool {
             && inner.chars().count() <= 3
             && inner
                 .chars()
-                .all(|c| NUMS.contains(c) || c.is_ascii_digit());
+                .all(|c| is_item_numeral(c) || c.is_ascii_digit());
     }
     if first.is_ascii_digit() {
         let after: String = line

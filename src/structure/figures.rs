@@ -2,6 +2,7 @@
 //! found in the normalised text. Dates, years, list numbers, ordinals and numbers inside law
 //! names are not figures.
 
+use crate::text::numerals::is_numeral;
 use once_cell::sync::Lazy;
 use regex::Regex;
 
@@ -109,6 +110,9 @@ const COUNTED_AFTER_GE: &[&str] = &[
     "项目",
 ];
 
+/// A number (arabic, or a Chinese numeral that does not start with a lone 一: "一次" is an
+/// article, "一千二百" a count) with its multiplier, approximation and unit. The Chinese
+/// alternatives are a grammar over `text::numerals::NUMERALS`, not a set of them.
 static FIGURE: Lazy<Regex> = Lazy::new(|| {
     let units: Vec<String> = UNITS.iter().map(|u| regex::escape(u)).collect();
     let pattern = format!(
@@ -146,7 +150,7 @@ pub fn find(text: &str) -> Vec<RawFigure> {
             if b.is_ascii_alphanumeric() || b == '.' || b == '第' || b == '-' || b == '/' {
                 continue;
             }
-            if !arabic && (b.is_alphabetic() && is_cn_numeral(b)) {
+            if !arabic && is_numeral(b) {
                 continue;
             }
         }
@@ -199,10 +203,6 @@ pub fn find(text: &str) -> Vec<RawFigure> {
         out.push(RawFigure { start, end, counts });
     }
     out
-}
-
-fn is_cn_numeral(c: char) -> bool {
-    "零〇一二两三四五六七八九十百千万".contains(c)
 }
 
 /// true for chars inside 《…》.

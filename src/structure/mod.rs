@@ -10,6 +10,7 @@ pub mod sections;
 
 use crate::document::{slice_chars, SourceDocument};
 use crate::normalize::NormalizedText;
+use crate::text::numerals::NUMERALS;
 use once_cell::sync::Lazy;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -207,7 +208,7 @@ static TOWNSHIP_VOICE: Lazy<Regex> = Lazy::new(|| {
 });
 /// An article heading of a law or regulation: "第十二条".
 static LAW_ARTICLE: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?m)^\s*第[一二三四五六七八九十百零〇]{1,5}条")
+    Regex::new(&format!(r"(?m)^\s*第[{NUMERALS}]{{1,5}}条"))
         .unwrap_or_else(|e| panic!("static regex: {e}"))
 });
 /// Markdown or code: "# heading", "```", "- [x]", "| a | b |".

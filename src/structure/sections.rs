@@ -16,6 +16,7 @@
 //! the index of the point (item) it belongs to, so the summariser groups without re-parsing.
 
 use super::Role;
+use crate::text::numerals::{is_item_numeral, with_item_numerals};
 use crate::text::{
     discourse_opener_len, item_marker_len, strip_item_marker, PROBLEM_CUE, TARGETED_PROBLEM,
 };
@@ -57,8 +58,6 @@ fn re(p: &str) -> Regex {
     Regex::new(p).expect("constant structure pattern is valid")
 }
 
-const CN: &str = "[一二三四五六七八九十]{1,3}";
-
 /// Heading levels, coarse to fine. Odd levels are passages opened by a sentence ("存在以下问题："),
 /// which sit between the heading they stand under and that heading's sub-headings.
 const L_H1: u8 = 2;
@@ -69,11 +68,11 @@ const L_H4: u8 = 8;
 const L_LABEL: u8 = 10;
 
 static H1: Lazy<Regex> = Lazy::new(|| {
-    re(&format!(
-        r"^{CN}\s*[、.．]|^第{CN}(部分|章|节)\s*[、.：:]?|^【[^】]{{1,24}}】"
+    re(&with_item_numerals(
+        r"^[{N}]{1,3}\s*[、.．]|^第[{N}]{1,3}(部分|章|节)\s*[、.：:]?|^【[^】]{1,24}】",
     ))
 });
-static H2: Lazy<Regex> = Lazy::new(|| re(&format!(r"^[（(]\s*{CN}\s*[）)]")));
+static H2: Lazy<Regex> = Lazy::new(|| re(&with_item_numerals(r"^[（(]\s*[{N}]{1,3}\s*[）)]")));
 static H3: Lazy<Regex> = Lazy::new(|| re(r"^\d{1,2}\s*[、.．](?:[^\d]|$)"));
 static H4: Lazy<Regex> = Lazy::new(|| re(r"^[（(]\s*\d{1,2}\s*[）)]"));
 
@@ -94,14 +93,14 @@ static PLAN_TITLE: Lazy<Regex> = Lazy::new(|| {
 static CAUSE_TITLE: Lazy<Regex> = Lazy::new(|| re(r"原因|根源|成因|症结"));
 static RESPONSIBILITY_TITLE: Lazy<Regex> = Lazy::new(|| re(r"第一责任人|主要负责人履行"));
 static RESPONSIBILITY_SENTENCE: Lazy<Regex> = Lazy::new(|| {
-    re(
-        r"^([一二三四五六七八九十]是)?(严格|认真|切实|全面)?(落实|履行)?(乡|镇)?(党政主要负责人|主要负责人|党委书记|书记|乡长|镇长).{0,24}第一责任人",
-    )
+    re(&with_item_numerals(
+        r"^([{N}]是)?(严格|认真|切实|全面)?(落实|履行)?(乡|镇)?(党政主要负责人|主要负责人|党委书记|书记|乡长|镇长).{0,24}第一责任人",
+    ))
 });
 /// A line opened by a section label: "原因分析：……", "问题一：……", "整改措施一：……".
 static LABEL: Lazy<Regex> = Lazy::new(|| {
-    re(&format!(
-        r"^(原因分析|原因|问题原因|存在原因|主要原因|存在(的)?(主要)?问题|主要问题|问题|不足|问题与不足|问题和不足|不足之处|短板弱项|(?:存在的?)?问题{CN}|整改措施{CN}?|整改举措{CN}?|改进措施{CN}?|措施|对策|整改|下一步(工作)?(打算|计划|措施|举措)?|下步打算|明年(工作)?(打算|计划)|今后(工作)?打算|(19|20)\d\d年(工作)?(打算|计划|思路))\s*[：:]"
+    re(&with_item_numerals(
+        r"^(原因分析|原因|问题原因|存在原因|主要原因|存在(的)?(主要)?问题|主要问题|问题|不足|问题与不足|问题和不足|不足之处|短板弱项|(?:存在的?)?问题[{N}]{1,3}|整改措施[{N}]{1,3}?|整改举措[{N}]{1,3}?|改进措施[{N}]{1,3}?|措施|对策|整改|下一步(工作)?(打算|计划|措施|举措)?|下步打算|明年(工作)?(打算|计划)|今后(工作)?打算|(19|20)\d\d年(工作)?(打算|计划|思路))\s*[：:]",
     ))
 });
 
@@ -140,9 +139,9 @@ static FIXED: Lazy<Regex> = Lazy::new(|| {
     )
 });
 static PLAN_CUE: Lazy<Regex> = Lazy::new(|| {
-    re(
-        r"^([一二三四五六七八九十]是|[（(]?[一二三四五六七八九十\d]+[）)、.]?)?(我(乡|镇|们|街道)?)?(将|要|计划|拟|下一步|继续|持续|进一步|加强|加大|建立|健全|完善|争取|推动|推进|推行|确保|力争|着力|深化|提升|注重|督促|积极|制定|组织|开展|强化|打造|扩大|丰富|严格|出台|落实|实行|加快|探索|引导|优化|针对|围绕|聚焦|坚持|拓展|拓宽|大力|全面|主动|及时|定期|充分|结合|创新|规范|用好|发挥|提高|增加|配齐|充实|补齐|激活|畅通|筹措|多方|每(季度|月|年|半年))",
-    )
+    re(&with_item_numerals(
+        r"^([{N}]是|[（(]?[{N}\d]+[）)、.]?)?(我(乡|镇|们|街道)?)?(将|要|计划|拟|下一步|继续|持续|进一步|加强|加大|建立|健全|完善|争取|推动|推进|推行|确保|力争|着力|深化|提升|注重|督促|积极|制定|组织|开展|强化|打造|扩大|丰富|严格|出台|落实|实行|加快|探索|引导|优化|针对|围绕|聚焦|坚持|拓展|拓宽|大力|全面|主动|及时|定期|充分|结合|创新|规范|用好|发挥|提高|增加|配齐|充实|补齐|激活|畅通|筹措|多方|每(季度|月|年|半年))",
+    ))
 });
 /// A clause that explains why a problem exists.
 static CAUSE_START: Lazy<Regex> = Lazy::new(|| {
@@ -172,8 +171,11 @@ static SELF_CRITICAL: Lazy<Regex> = Lazy::new(|| {
 static TOPIC: Lazy<Regex> =
     Lazy::new(|| re(r"^(关于|在)[^，。；]{1,16}(方面|上)?[。：]?$|^[^，。；]{2,12}方面[：。]?$"));
 
-static ITEM_START: Lazy<Regex> =
-    Lazy::new(|| re(r"^([一二三四五六七八九十]是|[（(]?[一二三四五六七八九十\d]{1,3}[）)、.])"));
+static ITEM_START: Lazy<Regex> = Lazy::new(|| {
+    re(&with_item_numerals(
+        r"^([{N}]是|[（(]?[{N}\d]{1,3}[）)、.])",
+    ))
+});
 
 static SIGNATURE: Lazy<Regex> = Lazy::new(|| {
     re(
@@ -191,7 +193,7 @@ static DATE_LINE: Lazy<Regex> = Lazy::new(|| {
 });
 
 /// "三，下一步工作计划": a short line numbered with a comma (a badly converted "三、").
-static H1_COMMA: Lazy<Regex> = Lazy::new(|| re(&format!(r"^{CN}\s*[，,]\s*")));
+static H1_COMMA: Lazy<Regex> = Lazy::new(|| re(&with_item_numerals(r"^[{N}]{1,3}\s*[，,]\s*")));
 
 /// Heading level of a line, if it is one, and the char length of its marker.
 fn heading_level(line: &str) -> Option<(u8, usize)> {
@@ -283,8 +285,8 @@ fn inline_marker_at(chars: &[char], i: usize) -> bool {
     let c = chars[i];
     let is_inline_kind =
         (c == '问' || c == '整' || c == '改' || c == '其' || c == '（' || c == '(')
-            || ("一二三四五六七八九十".contains(c) && rest.chars().nth(1) == Some('是'))
-            || ("一二三四五六七八九十".contains(c)
+            || (is_item_numeral(c) && rest.chars().nth(1) == Some('是'))
+            || (is_item_numeral(c)
                 && rest.chars().nth(1) == Some('十')
                 && rest.chars().nth(2) == Some('是'));
     is_inline_kind && item_marker_len(&rest).is_some()

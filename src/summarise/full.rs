@@ -134,55 +134,258 @@ fn is_whole_unit(text: &str, normalized: &str) -> bool {
     })
 }
 
-/// Rewrite the long item texts, one item per generator call. Small models copy their input when asked
-/// to rewrite a numbered list in one go, but condense a single passage well, and a short
-/// prompt costs little to prefill.
-#[allow(clippy::too_many_arguments)]
-fn rewrite_items(
-    name: Template,
-    texts: &mut [String],
-    evidence: &[String],
-    source: &str,
-    normalized: &str,
-    encoder: &Encoder,
-    generator: &mut Generator,
-    prompts: &Prompts,
-    warnings: &mut Vec<String>,
-) -> Result<()> {
-    let n = texts.len().min(MAX_ITEMS);
-    for i in 0..n {
-        // A short extractive text that is a whole heading or sentence of the report is already
-        // the best summary of its item, and a rewrite could only blur it. A clause cut out of
-        // a longer sentence ("在普法宣传上", "此外，还存在……") is not, and goes to the generator.
-        if texts[i].chars().count() <= SHORT_ENOUGH_CHARS && is_whole_unit(&texts[i], normalized) {
-            continue;
+/// One report's full-mode refinement: what every generated line is checked against (the
+/// source and its normalised text), the models and prompts, and the warnings gathered.
+struct Refinement<'a> {
+    source: &'a str,
+    normalized: String,
+    encoder: &'a Encoder,
+    generator: &'a mut Generator,
+    prompts: &'a Prompts,
+    warnings: Vec<String>,
+}
+
+impl Refinement<'_> {
+    /// Rewrite the long item texts, one item per generator call; `evidence[i]` is item i's
+    /// evidence text. Small models copy their input when asked to rewrite a numbered list in
+    /// one go, but condense a single passage well, and a short prompt costs little to prefill.
+    fn rewrite_items<'t>(
+        &mut self,
+        name: Template,
+        texts: impl IntoIterator<Item = &'t mut String>,
+        evidence: &[String],
+    ) -> Result<()> {
+        for (i, (text, evidence)) in texts.into_iter().zip(evidence).take(MAX_ITEMS).enumerate() {
+            // A short extractive text that is a whole heading or sentence of the report is
+            // already the best summary of its item, and a rewrite could only blur it. A clause
+            // cut out of a longer sentence ("在普法宣传上", "此外，还存在……") is not, and goes
+            // to the generator.
+            if text.chars().count() <= SHORT_ENOUGH_CHARS && is_whole_unit(text, &self.normalized) {
+                continue;
+            }
+            let item: String = evidence.chars().take(MAX_ITEM_INPUT_CHARS).collect();
+            let prompt = self.prompts.render(name, &[("item", &item)]);
+            let gen = self.generator.chat(
+                &[ChatMessage::user(prompt)],
+                &GenerateOptions {
+                    max_new_tokens: 48,
+                    ..Default::default()
+                },
+            )?;
+            let line = answer_line(&gen.text);
+            if line.is_empty() {
+                self.warnings.push(format!(
+                    "{name}: no generated text for item {}; extractive text kept",
+                    i + 1
+                ));
+                continue;
+            }
+            let template = self.prompts.template(name);
+            match check(&line, evidence, self.source, template, self.encoder)? {
+                Ok(t) => *text = t,
+                Err(why) => self.warnings.push(format!(
+                    "{name}: generated text for item {} rejected ({why}); extractive text kept",
+                    i + 1
+                )),
+            }
         }
-        let item: String = evidence[i].chars().take(MAX_ITEM_INPUT_CHARS).collect();
-        let prompt = prompts.render(name, &[("item", &item)]);
-        let gen = generator.chat(
+        Ok(())
+    }
+
+    /// The summary's sentences that pass the checks, from one generator call.
+    fn generate_summary(&mut self, m: &SummaryMaterial) -> Result<Vec<String>> {
+        let prompt = self.prompts.render(
+            Template::Summary,
+            &[
+                ("township", &m.township),
+                ("year", &m.year),
+                ("achievements", &m.achievements.join("\n")),
+                ("problems", &m.problems.join("\n")),
+            ],
+        );
+        let gen = self.generator.chat(
             &[ChatMessage::user(prompt)],
             &GenerateOptions {
-                max_new_tokens: 48,
+                max_new_tokens: 220,
                 ..Default::default()
             },
         )?;
-        let line = answer_line(&gen.text);
-        if line.is_empty() {
-            warnings.push(format!(
-                "{name}: no generated text for item {}; extractive text kept",
-                i + 1
-            ));
-            continue;
+        let template = self.prompts.template(Template::Summary);
+        let mut kept: Vec<String> = Vec::new();
+        let mut material_vec: Option<Vec<f32>> = None;
+        let sentences: Vec<&str> = gen.text.split_inclusive(['。', '！', '\n']).collect();
+        let n_sentences = sentences.len();
+        for (k, sent) in sentences.into_iter().enumerate() {
+            let cleaned = strip_markdown(sent);
+            let s = cleaned.as_str();
+            if s.is_empty() {
+                continue;
+            }
+            // The token budget ran out mid-sentence: never print half a sentence.
+            let unfinished = k + 1 == n_sentences && !gen.stopped && !s.ends_with(['。', '！']);
+            let refused = summary_sentence_form(s, unfinished, &kept, template)
+                .or_else(|| summary_sentence_grounding(s, &m.grounding, self.source));
+            if let Some(warning) = refused {
+                self.warnings.push(warning);
+                continue;
+            }
+            if material_vec.is_none() {
+                material_vec = self
+                    .encoder
+                    .embed(&[m.text.as_str()], EmbedKind::Query)?
+                    .pop();
+            }
+            let v = self.encoder.embed(&[s], EmbedKind::Query)?;
+            let sim = material_vec
+                .as_ref()
+                .map(|m| cosine(m, &v[0]))
+                .unwrap_or(0.0);
+            if sim < MIN_SIMILARITY {
+                self.warnings.push(format!(
+                    "summary: generated sentence dropped (similarity {sim:.2}): {s}"
+                ));
+                continue;
+            }
+            kept.push(s.to_string());
         }
-        match check(&line, &evidence[i], source, prompts.template(name), encoder)? {
-            Ok(t) => texts[i] = t,
-            Err(why) => warnings.push(format!(
-                "{name}: generated text for item {} rejected ({why}); extractive text kept",
-                i + 1
-            )),
+        Ok(kept)
+    }
+}
+
+/// Why a generated summary sentence is dropped for its form (the warning), or `None`:
+/// unfinished, too long, repeated, a copied list, a fragment, not Chinese, or the prompt's
+/// own words.
+fn summary_sentence_form(
+    s: &str,
+    unfinished: bool,
+    kept: &[String],
+    template: &str,
+) -> Option<String> {
+    if unfinished {
+        return Some(format!(
+            "summary: unfinished generated sentence dropped: {s}"
+        ));
+    }
+    let len = s.chars().count();
+    if len > MAX_SUMMARY_SENTENCE_CHARS {
+        return Some(format!(
+            "summary: generated sentence of {len} characters dropped (copied material, not a summary)"
+        ));
+    }
+    if kept.iter().any(|k| k == s) {
+        return Some(format!("summary: repeated generated sentence dropped: {s}"));
+    }
+    if s.matches('；').count() >= 2 || s.starts_with(|c: char| c.is_ascii_digit()) {
+        return Some(format!(
+            "summary: generated sentence dropped (a copied list, not a summary): {s}"
+        ));
+    }
+    let han = s
+        .chars()
+        .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+        .count();
+    if han < 8 || s.contains("- ") || s.ends_with('：') || s.ends_with(':') {
+        return Some(format!("summary: generated fragment dropped: {s}"));
+    }
+    if !is_chinese(s) || template.contains(s) {
+        return Some(format!(
+            "summary: generated sentence dropped (not Chinese or copies the prompt): {s}"
+        ));
+    }
+    None
+}
+
+/// Why a generated summary sentence is dropped for what it states (the warning), or `None`.
+/// Numbers must come from the material the generator was given (its items' evidence and
+/// figures, `grounding`), so a true number is never attached to the wrong work point.
+fn summary_sentence_grounding(s: &str, grounding: &str, source: &str) -> Option<String> {
+    let absent = numbers_absent_from_source(s, grounding);
+    if !absent.is_empty() {
+        return Some(format!(
+            "summary: generated sentence dropped (numbers absent from its material: {})",
+            absent.join(", ")
+        ));
+    }
+    let slips = doubled_chars_absent_from_source(s, source);
+    if !slips.is_empty() {
+        return Some(format!(
+            "summary: generated sentence dropped (doubled characters the source does not have: {})",
+            slips.join(", ")
+        ));
+    }
+    None
+}
+
+/// What the summary is made from. The material is the (checked) short item texts: given long
+/// passages or figure lists, small models copy them instead of summarising.
+struct SummaryMaterial {
+    township: String,
+    year: String,
+    achievements: Vec<String>,
+    problems: Vec<String>,
+    /// The problems' theme labels, which the summary must name.
+    labels: Vec<String>,
+    /// What the summary's numbers may come from: the evidence and figures of the items the
+    /// generator was given.
+    grounding: String,
+    /// Items and labels as one text, for the similarity check.
+    text: String,
+}
+
+impl SummaryMaterial {
+    fn new(
+        out: &ReportSummary,
+        structure: &ReportStructure,
+        themes: &ThemeSet,
+        achievement_evidence: &[String],
+        shortcoming_evidence: &[String],
+    ) -> Self {
+        let township = structure
+            .township
+            .as_deref()
+            .map(|t| NormalizedText::new(t).text)
+            .unwrap_or_else(|| "本乡镇".to_string());
+        let year = structure.year.map(|y| y.to_string()).unwrap_or_default();
+        let achievements: Vec<String> = out
+            .achievements
+            .iter()
+            .take(MAX_ITEMS)
+            .map(|a| a.text.clone())
+            .collect();
+        let labels = problem_labels(&out.shortcomings, themes);
+        let problems: Vec<String> = out
+            .shortcomings
+            .iter()
+            .take(MAX_ITEMS)
+            .map(|s| s.text.clone())
+            .collect();
+        let mut g = vec![township.clone(), year.clone()];
+        for (a, evidence) in out
+            .achievements
+            .iter()
+            .zip(achievement_evidence)
+            .take(MAX_ITEMS)
+        {
+            g.push(evidence.clone());
+            g.extend(a.figures.iter().map(|f| NormalizedText::new(f).text));
+        }
+        g.extend(shortcoming_evidence.iter().take(MAX_ITEMS).cloned());
+        let text = format!(
+            "{}\n{}\n{}",
+            achievements.join("\n"),
+            problems.join("\n"),
+            labels.join("、")
+        );
+        SummaryMaterial {
+            township,
+            year,
+            achievements,
+            problems,
+            labels,
+            grounding: g.join("\n"),
+            text,
         }
     }
-    Ok(())
 }
 
 /// An item's evidence quotes, normalised, one per line (never run together: two quotes joined
@@ -196,7 +399,11 @@ fn evidence_text(evidence: &[Evidence]) -> String {
 }
 
 /// Full mode: rewrite texts and summary with the generator, each generated sentence checked.
-#[allow(clippy::too_many_arguments)]
+///
+/// Steps: achievements, then shortcomings, one generator call per item that needs one; then
+/// the summary from the checked item texts, sentence by sentence, composed from the items
+/// instead when too little of it passes. Themes stay the classifier's: the generator is not
+/// asked (see `summarise::theme_classifier`).
 pub fn refine_full(
     fast: ReportSummary,
     doc: &SourceDocument,
@@ -207,204 +414,47 @@ pub fn refine_full(
     prompts: &Prompts,
 ) -> Result<ReportSummary> {
     let mut out = fast;
-    let mut warnings = Vec::new();
-    let source = doc.text.as_str();
-    let normalized = NormalizedText::new(source).text;
+    let mut r = Refinement {
+        source: doc.text.as_str(),
+        normalized: NormalizedText::new(&doc.text).text,
+        encoder,
+        generator,
+        prompts,
+        warnings: Vec::new(),
+    };
 
-    // Themes stay the classifier's: the generator is not asked (see `summarise::theme_classifier`).
-    // Achievements, then shortcomings: one generator call per item that needs one.
-    let mut texts: Vec<String> = out.achievements.iter().map(|a| a.text.clone()).collect();
     let achievement_evidence: Vec<String> = out
         .achievements
         .iter()
         .map(|a| evidence_text(&a.evidence))
         .collect();
-    rewrite_items(
-        Template::Achievements,
-        &mut texts,
-        &achievement_evidence,
-        source,
-        &normalized,
-        encoder,
-        generator,
-        prompts,
-        &mut warnings,
-    )?;
-    for (a, t) in out.achievements.iter_mut().zip(texts) {
-        a.text = t;
-    }
-
-    let mut texts: Vec<String> = out.shortcomings.iter().map(|s| s.text.clone()).collect();
+    let texts = out.achievements.iter_mut().map(|a| &mut a.text);
+    r.rewrite_items(Template::Achievements, texts, &achievement_evidence)?;
     let shortcoming_evidence: Vec<String> = out
         .shortcomings
         .iter()
         .map(|s| evidence_text(&s.evidence))
         .collect();
-    rewrite_items(
-        Template::Shortcomings,
-        &mut texts,
-        &shortcoming_evidence,
-        source,
-        &normalized,
-        encoder,
-        generator,
-        prompts,
-        &mut warnings,
-    )?;
-    for (s, t) in out.shortcomings.iter_mut().zip(texts) {
-        s.text = t;
-    }
+    let texts = out.shortcomings.iter_mut().map(|s| &mut s.text);
+    r.rewrite_items(Template::Shortcomings, texts, &shortcoming_evidence)?;
 
-    // Summary: one call, checked sentence by sentence.
-    let township = structure
-        .township
-        .as_deref()
-        .map(|t| NormalizedText::new(t).text)
-        .unwrap_or_else(|| "本乡镇".to_string());
-    let year = structure.year.map(|y| y.to_string()).unwrap_or_default();
-    // The material is the (checked) short item texts: given long passages or figure lists,
-    // small models copy them instead of summarising.
-    let ach: Vec<String> = out
-        .achievements
-        .iter()
-        .take(MAX_ITEMS)
-        .map(|a| a.text.clone())
-        .collect();
-    let labels = problem_labels(&out.shortcomings, themes);
-    let probs: Vec<String> = out
-        .shortcomings
-        .iter()
-        .take(MAX_ITEMS)
-        .map(|s| s.text.clone())
-        .collect();
-    // What the summary's numbers may come from: the evidence and figures of the items the
-    // generator was given.
-    let grounding: String = {
-        let mut g = vec![township.clone(), year.clone()];
-        for (a, evidence) in out
-            .achievements
-            .iter()
-            .zip(&achievement_evidence)
-            .take(MAX_ITEMS)
-        {
-            g.push(evidence.clone());
-            g.extend(a.figures.iter().map(|f| NormalizedText::new(f).text));
-        }
-        g.extend(shortcoming_evidence.iter().take(MAX_ITEMS).cloned());
-        g.join("\n")
-    };
-    let material = format!(
-        "{}\n{}\n{}",
-        ach.join("\n"),
-        probs.join("\n"),
-        labels.join("、")
+    let material = SummaryMaterial::new(
+        &out,
+        structure,
+        themes,
+        &achievement_evidence,
+        &shortcoming_evidence,
     );
-    let prompt = prompts.render(
-        Template::Summary,
-        &[
-            ("township", &township),
-            ("year", &year),
-            ("achievements", &ach.join("\n")),
-            ("problems", &probs.join("\n")),
-        ],
-    );
-    let gen = generator.chat(
-        &[ChatMessage::user(prompt)],
-        &GenerateOptions {
-            max_new_tokens: 220,
-            ..Default::default()
-        },
-    )?;
-    let mut kept = Vec::new();
-    let mut material_vec: Option<Vec<f32>> = None;
-    let sentences: Vec<&str> = gen.text.split_inclusive(['。', '！', '\n']).collect();
-    let n_sentences = sentences.len();
-    for (k, sent) in sentences.into_iter().enumerate() {
-        let cleaned = strip_markdown(sent);
-        let s = cleaned.as_str();
-        if s.is_empty() {
-            continue;
-        }
-        // The token budget ran out mid-sentence: never print half a sentence.
-        if k + 1 == n_sentences && !gen.stopped && !s.ends_with(['。', '！']) {
-            warnings.push(format!(
-                "summary: unfinished generated sentence dropped: {s}"
-            ));
-            continue;
-        }
-        let len = s.chars().count();
-        if len > MAX_SUMMARY_SENTENCE_CHARS {
-            warnings.push(format!(
-                "summary: generated sentence of {len} characters dropped (copied material, not a summary)"
-            ));
-            continue;
-        }
-        if kept.iter().any(|k: &String| k == s) {
-            warnings.push(format!("summary: repeated generated sentence dropped: {s}"));
-            continue;
-        }
-        if s.matches('；').count() >= 2 || s.starts_with(|c: char| c.is_ascii_digit()) {
-            warnings.push(format!(
-                "summary: generated sentence dropped (a copied list, not a summary): {s}"
-            ));
-            continue;
-        }
-        let han = s
-            .chars()
-            .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
-            .count();
-        if han < 8 || s.contains("- ") || s.ends_with('：') || s.ends_with(':') {
-            warnings.push(format!("summary: generated fragment dropped: {s}"));
-            continue;
-        }
-        if !is_chinese(s) || prompts.template(Template::Summary).contains(s) {
-            warnings.push(format!(
-                "summary: generated sentence dropped (not Chinese or copies the prompt): {s}"
-            ));
-            continue;
-        }
-        // Numbers must come from the material the generator was given (its items' evidence
-        // and figures), so a true number is never attached to the wrong work point.
-        let absent = numbers_absent_from_source(s, &grounding);
-        if !absent.is_empty() {
-            warnings.push(format!(
-                "summary: generated sentence dropped (numbers absent from its material: {})",
-                absent.join(", ")
-            ));
-            continue;
-        }
-        let slips = doubled_chars_absent_from_source(s, source);
-        if !slips.is_empty() {
-            warnings.push(format!(
-                "summary: generated sentence dropped (doubled characters the source does not have: {})",
-                slips.join(", ")
-            ));
-            continue;
-        }
-        if material_vec.is_none() {
-            material_vec = encoder.embed(&[material.as_str()], EmbedKind::Query)?.pop();
-        }
-        let v = encoder.embed(&[s], EmbedKind::Query)?;
-        let sim = material_vec
-            .as_ref()
-            .map(|m| cosine(m, &v[0]))
-            .unwrap_or(0.0);
-        if sim < MIN_SIMILARITY {
-            warnings.push(format!(
-                "summary: generated sentence dropped (similarity {sim:.2}): {s}"
-            ));
-            continue;
-        }
-        kept.push(s.to_string());
-    }
-    if kept.concat().chars().count() < MIN_SUMMARY_CHARS {
+    let kept = r.generate_summary(&material)?;
+    let mut warnings = r.warnings;
+    out.summary = if kept.concat().chars().count() < MIN_SUMMARY_CHARS {
         // Compose the summary from the full-mode item texts instead: every one of them was
         // checked against its evidence.
         warnings.push(
             "summary: too little generated text passed the checks; summary composed from the items"
                 .into(),
         );
-        out.summary = compose_fast_summary(
+        compose_fast_summary(
             prompts,
             structure,
             doc,
@@ -412,16 +462,20 @@ pub fn refine_full(
             &out.shortcomings,
             themes,
             &mut warnings,
-        );
+        )
     } else {
         let mut summary = kept.concat();
         // Make sure the summary names every problem by its theme: a reader comparing
         // townships looks for those labels.
-        if labels.iter().any(|l| !summary.contains(l.as_str())) {
-            summary.push_str(&format!("存在的主要问题：{}。", labels.join("；")));
+        if material
+            .labels
+            .iter()
+            .any(|l| !summary.contains(l.as_str()))
+        {
+            summary.push_str(&format!("存在的主要问题：{}。", material.labels.join("；")));
         }
-        out.summary = summary;
-    }
+        summary
+    };
     out.warnings.extend(warnings);
     Ok(out)
 }

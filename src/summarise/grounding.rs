@@ -1,6 +1,9 @@
 //! Grounding checks: no number in generated or composed text that the source lacks, no
 //! generation slip (a doubled character) the source does not have.
 
+use crate::text::numerals::{
+    fold_halfwidth, is_numeral_any_script, NUMERALS, TRADITIONAL_NUMERALS,
+};
 use once_cell::sync::Lazy;
 use regex::Regex;
 use std::collections::BTreeSet;
@@ -9,24 +12,14 @@ static ARABIC: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"[0-9]+(?:[.．][0-9]+)?").unwrap_or_else(|e| panic!("static regex: {e}"))
 });
 
-/// Chinese numerals followed by a unit or an approximation word (“三场”, “二十余名”, “近百人”).
+/// Chinese numerals (either script) followed by a unit or an approximation word (“三场”,
+/// “二十余名”, “近百人”).
 static CHINESE: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(
-        r"[零〇一二两兩三四五六七八九十百千万萬亿億]+[余餘多]?(?:个|個|名|次|场|場|人|项|項|件|起|份|条|條|户|戶|村|所|家|元|期|批|类|類|种|種|支|位|处|處|座|本|册|冊|场次|场|年|个月|天|小时|万|萬|亿|億|%|％)",
-    )
+    Regex::new(&format!(
+        r"[{NUMERALS}{TRADITIONAL_NUMERALS}]+[余餘多]?(?:个|個|名|次|场|場|人|项|項|件|起|份|条|條|户|戶|村|所|家|元|期|批|类|類|种|種|支|位|处|處|座|本|册|冊|场次|场|年|个月|天|小时|万|萬|亿|億|%|％)",
+    ))
     .unwrap_or_else(|e| panic!("static regex: {e}"))
 });
-
-fn ascii_digits(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
-            '．' => '.',
-            '％' => '%',
-            _ => c,
-        })
-        .collect()
-}
 
 fn arabic_numbers(s: &str) -> BTreeSet<String> {
     ARABIC
@@ -45,8 +38,10 @@ fn arabic_numbers(s: &str) -> BTreeSet<String> {
 /// Numbers in `text` (arabic numbers incl. decimals and percentages, Chinese numerals with a
 /// unit or approximation) that do not occur in `source`. Empty means the text is grounded.
 pub fn numbers_absent_from_source(text: &str, source: &str) -> Vec<String> {
-    let text = ascii_digits(text);
-    let src = ascii_digits(source);
+    // Full-width digits, points and percent signs compare as ASCII (the rest of the folding
+    // touches no char a number token is made of).
+    let text = fold_halfwidth(text);
+    let src = fold_halfwidth(source);
     let simplified = zhconv::zhconv(&src, zhconv::Variant::ZhCN);
     let src_numbers: BTreeSet<String> = arabic_numbers(&src)
         .into_iter()
@@ -91,8 +86,6 @@ pub fn numbers_absent_from_source(text: &str, source: &str) -> Vec<String> {
     absent
 }
 
-const NUMERAL_CHARS: &str = "零〇一二两兩三四五六七八九十百千万萬亿億";
-
 /// Each maximal run of Chinese numeral characters other than a lone 一, with the Han
 /// character that follows it.
 fn numeral_phrases(text: &str) -> Vec<String> {
@@ -100,12 +93,12 @@ fn numeral_phrases(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        if !NUMERAL_CHARS.contains(chars[i]) {
+        if !is_numeral_any_script(chars[i]) {
             i += 1;
             continue;
         }
         let start = i;
-        while i < chars.len() && NUMERAL_CHARS.contains(chars[i]) {
+        while i < chars.len() && is_numeral_any_script(chars[i]) {
             i += 1;
         }
         let run: String = chars[start..i].iter().collect();
