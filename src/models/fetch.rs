@@ -406,6 +406,7 @@ impl ModelStore {
         };
         let dest = mdir.join(&f.filename);
         tmp.as_file().sync_all().ok();
+        shared_read(tmp.as_file(), &dest)?;
         tmp.persist(&dest).map_err(|e| {
             anyhow!(
                 "cannot move the verified file into {}: {}",
@@ -490,8 +491,24 @@ fn write_sidecar(path: &Path, sha: &str, trust: &str) -> Result<()> {
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     serde_json::to_writer(&mut tmp, &side)?;
+    shared_read(tmp.as_file(), &sp)?;
     tmp.persist(&sp)
         .map_err(|e| anyhow!("cannot write {}: {}", sp.display(), e.error))?;
+    Ok(())
+}
+
+/// Make a fetched file rw-r--r-- before it is moved into place. tempfile creates 0600 files,
+/// and a models folder is often shared: fetched once by one user or a Kubernetes Job, read by
+/// every shard's user (a container running as another uid could not open a 0600 model).
+fn shared_read(file: &File, dest: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))
+            .with_context(|| format!("cannot set the permissions of {}", dest.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (file, dest);
     Ok(())
 }
 
