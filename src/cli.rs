@@ -97,6 +97,10 @@ pub struct RunArgs {
     /// Recompute every report even when a cached result matches.
     #[arg(long)]
     pub no_cache: bool,
+    /// Last year's output folder of this program: add the year-over-year comparison (repeat
+    /// for a longer history).
+    #[arg(long, value_name = "PREV_OUT")]
+    pub previous: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

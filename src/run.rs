@@ -11,6 +11,7 @@ use crate::models::{
 };
 use crate::normalize::NormalizedText;
 use crate::output::{write_atomic, write_json_atomic};
+use crate::previous::PreviousRun;
 use crate::prompt_files::{PromptFiles, PromptSource};
 use crate::read;
 use crate::report::ReportSummary;
@@ -58,6 +59,8 @@ pub struct RunConfig {
     pub no_cache: bool,
     /// Where the models are.
     pub store: StoreOptions,
+    /// Earlier output folders of this program to compare with (year over year); may be empty.
+    pub previous: Vec<PathBuf>,
 }
 
 /// What a finished run did (also in run.json).
@@ -149,6 +152,7 @@ pub fn run(settings: &Settings, args: &RunConfig, quiet: bool) -> Result<RunResu
         indicators,
     } = PromptFiles::load(source, args.themes.as_deref())?;
     tracing::debug!("prompt files: {}", source.describe());
+    let previous = load_previous(args)?;
 
     std::fs::create_dir_all(args.out.join("reports"))
         .with_context(|| format!("cannot create output folder {}", args.out.display()))?;
@@ -451,6 +455,7 @@ pub fn run(settings: &Settings, args: &RunConfig, quiet: bool) -> Result<RunResu
             &label_template,
             &indicators,
         )
+        .and_then(|digest| add_years(digest, &reports, themes, &previous, encoder))
         .and_then(|digest| crate::render::write_digest(&args.out, &digest, &reports, themes));
         if let Err(e) = result {
             tracing::error!("digest: {e:#}");
@@ -467,6 +472,7 @@ pub fn run(settings: &Settings, args: &RunConfig, quiet: bool) -> Result<RunResu
     settings.insert("inputs", serde_json::json!(args.inputs));
     settings.insert("themes", serde_json::json!(themes_origin));
     settings.insert("themes_sha256", serde_json::json!(themes_sha));
+    record_years_settings(&mut settings, themes, args);
     settings.insert(
         "theme_classifier",
         serde_json::json!(resources.theme_classifier.key()),
@@ -504,6 +510,56 @@ pub fn run(settings: &Settings, args: &RunConfig, quiet: bool) -> Result<RunResu
         failed: n_failed,
         digest_error,
     })
+}
+
+/// Last years' output folders (`--previous`), read and checked before the models load: one that
+/// is not an output of this program stops the run (exit 2) naming the folder and the reason.
+fn load_previous(args: &RunConfig) -> Result<Vec<PreviousRun>> {
+    let previous = crate::previous::load_all(&args.previous, &args.out)?;
+    for p in &previous {
+        for w in &p.warnings {
+            tracing::warn!("{w}");
+        }
+    }
+    Ok(previous)
+}
+
+/// The year-over-year part of the digest, when there are earlier outputs to compare with.
+fn add_years(
+    mut digest: compare::Digest,
+    reports: &[ReportSummary],
+    themes: &crate::themes::ThemeSet,
+    previous: &[PreviousRun],
+    encoder: &crate::models::encoder::Encoder,
+) -> Result<compare::Digest> {
+    if previous.is_empty() {
+        return Ok(digest);
+    }
+    let current: Vec<&ReportSummary> = reports.iter().collect();
+    let years = compare::years::compare_years(&current, &themes.ids(), previous, encoder)?;
+    for c in &years.comparisons {
+        for w in &c.warnings {
+            tracing::warn!("{w}");
+        }
+    }
+    digest.years = Some(years);
+    Ok(digest)
+}
+
+/// run.json records the themes file's ids, so that next year's run can tell which themes it
+/// shares with this one, and the earlier outputs compared with.
+fn record_years_settings(
+    settings: &mut BTreeMap<&'static str, serde_json::Value>,
+    themes: &crate::themes::ThemeSet,
+    args: &RunConfig,
+) {
+    settings.insert(
+        crate::previous::THEME_IDS_KEY,
+        serde_json::json!(themes.ids()),
+    );
+    if !args.previous.is_empty() {
+        settings.insert("previous", serde_json::json!(args.previous));
+    }
 }
 
 /// A model absent from the models folder is fetched (first use); one that is present but fails

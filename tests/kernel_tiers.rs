@@ -72,6 +72,7 @@ fn fast_mode_gives_the_same_themes_at_every_kernel_tier() {
             generator: None,
             no_cache: true,
             store: store(),
+            previous: Vec::new(),
         };
         let outcome = township_digest::run::run(&settings(tier), &config, true)
             .expect("fast mode runs")

@@ -300,6 +300,7 @@ fn bench_run(
         generator: None,
         no_cache: true,
         store: globals.store(),
+        previous: Vec::new(),
     };
     let t = Instant::now();
     let outcome = township_digest::run::run(settings, &config, true)?.outcome();

@@ -17,6 +17,7 @@ pub fn config(globals: &Globals, args: RunArgs) -> RunConfig {
         generator: args.generator,
         no_cache: args.no_cache,
         store: globals.store(),
+        previous: args.previous,
     }
 }
 
