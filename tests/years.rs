@@ -153,6 +153,35 @@ fn renamed_township_is_matched_and_unmatched_ones_listed() {
     }
 }
 
+/// Only sentences that state an intended action are last year's plans: the lead-in
+/// ("重点抓好以下工作：") and closing sentences ("特此报告", a pledge about "上述工作") of
+/// the plans sections of set `a` are not counted, so the follow-through rates count plans only.
+#[test]
+fn only_sentences_that_state_an_action_are_counted_as_plans() {
+    let pair = pair_a();
+    let m = eval("a", &pair.current);
+    let plans = &m["years"]["plans_in_gold"];
+    assert_eq!(
+        plans["hits"], plans["total"],
+        "every plan is a gold plan: {m:#}"
+    );
+    let digest = json(&pair.current.join("digest.json"));
+    let c = &digest["years"]["comparisons"][0];
+    for p in c["plans"].as_array().unwrap() {
+        let quote = p["plan_quote"].as_str().unwrap_or_default();
+        assert!(
+            !quote.contains("特此报告") && !quote.contains("上述工作"),
+            "not a plan: {quote}"
+        );
+    }
+    let gold = json(&project("fixtures/years/a/pairs.gold.json"));
+    assert_eq!(
+        c["city_follow_through"]["plans"],
+        gold["plans"].as_array().unwrap().len(),
+        "the city rate counts last year's plans and nothing else"
+    );
+}
+
 #[test]
 fn eval_targets_hold_on_the_tuning_set() {
     assert_targets("a", &pair_a().current, true);
@@ -244,6 +273,53 @@ fn a_run_without_previous_writes_no_year_part() {
     assert!(!pair_a().previous.join("changes.csv").exists());
     let run_json = json(&pair_a().previous.join("run.json"));
     assert!(run_json["settings"]["theme_ids"].as_array().is_some());
+}
+
+/// A sharded run gets the year-over-year part from `merge --previous`, the same bytes as a
+/// single run's; a shard itself refuses `--previous` (exit 2): the comparison is the digest's.
+#[test]
+fn merge_with_previous_writes_the_single_run_comparison() {
+    let pair = pair_a();
+    let dir = tempfile::tempdir().unwrap();
+    let (jobs, merged) = (dir.path().join("jobs"), dir.path().join("merged"));
+    let inputs = project("fixtures/years/a/2024");
+    let o = bin()
+        .arg("run")
+        .arg(&inputs)
+        .args(["--mode", "fast", "--shard", "0/2", "--out"])
+        .arg(&jobs)
+        .arg("--previous")
+        .arg(&pair.previous)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "a shard refuses --previous");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("merge"));
+    for k in ["0/2", "1/2"] {
+        let o = bin()
+            .arg("run")
+            .arg(&inputs)
+            .args(["--mode", "fast", "--shard", k, "--out"])
+            .arg(&jobs)
+            .output()
+            .unwrap();
+        ok(&o, "a shard");
+    }
+    let o = bin()
+        .arg("merge")
+        .arg(&jobs)
+        .arg("--out")
+        .arg(&merged)
+        .arg("--previous")
+        .arg(&pair.previous)
+        .output()
+        .unwrap();
+    ok(&o, "merge --previous");
+    for f in ["digest.json", "digest.md", "digest.html", "changes.csv"] {
+        assert!(
+            std::fs::read(merged.join(f)).unwrap() == std::fs::read(pair.current.join(f)).unwrap(),
+            "{f}: the merge's differs from the single run's"
+        );
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {

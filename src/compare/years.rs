@@ -7,18 +7,19 @@
 //!   as appeared/disappeared, never guessed.
 //! - Per matched township and theme id shared by both years' themes files: persisting (stated
 //!   both years), resolved (last year only), new (this year only), each with its quote.
-//! - Plan follow-through: each of last year's plans against this year's achievement quotes of
-//!   the same township, sentence by sentence: by meaning (encoder cosine) and by content (the
-//!   IDF-weighted share of the plan's bigrams the sentence states too), so a plan is only
-//!   "carried out" with an achievement quote that shows it. Thresholds tuned on
-//!   fixtures/years/a only (b is held out).
+//! - Plan follow-through: each of last year's plans (those that state an intended action: a
+//!   lead-in, a pledge about the listed plans or a closing formula is not one, `plans_of`)
+//!   against this year's achievement quotes of the same township, sentence by sentence: by
+//!   meaning (encoder cosine) and by content (the IDF-weighted share of the plan's bigrams the
+//!   sentence states too), so a plan is only "carried out" with an achievement quote that shows
+//!   it. Thresholds tuned on fixtures/years/a only (b is held out).
 //!
 //! Works from the summaries only (this year's `ReportSummary`s, last year's reports as read by
 //! `previous`); nothing is re-parsed. Deterministic: input order, stable tie-breaks.
 
 use super::simplified;
 use crate::models::encoder::{cosine, EmbedKind, Encoder};
-use crate::previous::{PreviousReport, PreviousRun};
+use crate::previous::{PreviousItem, PreviousReport, PreviousRun};
 use crate::report::{ReportSummary, OTHER_THEME};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -575,6 +576,28 @@ impl BigramWeights {
     }
 }
 
+/// Last year's plans that state an intended action: the summariser takes every sentence of a
+/// plans section, so a lead-in ("重点抓好以下工作："), a pledge to carry out the list
+/// ("逐项抓好上述工作的落实……") or the closing formula ("特此报告") can be among them; none of
+/// them is a plan that this year's achievements could carry out, and counting them would lower
+/// the follow-through rate. A plan is kept when one sentence (or part after a colon) of its quotes
+/// states an action.
+fn plans_of(report: &PreviousReport) -> impl Iterator<Item = &PreviousItem> {
+    report.plans.iter().filter(|pl| {
+        let texts: Vec<&str> = if pl.evidence.is_empty() {
+            vec![pl.text.as_str()]
+        } else {
+            pl.evidence.iter().map(|e| e.quote.as_str()).collect()
+        };
+        texts
+            .iter()
+            .flat_map(|t| sentences(t))
+            // "抓好以下工作：一是……" leads in and states the first plan in one sentence.
+            .flat_map(|s| s.split(['：', ':']))
+            .any(|s| crate::text::states_intended_action(&simplified(s)))
+    })
+}
+
 fn plan_checks(
     current: &[&ReportSummary],
     previous: &[PreviousReport],
@@ -597,7 +620,7 @@ fn plan_checks(
     let mut plan_texts: Vec<&str> = Vec::new();
     let mut ach: Vec<Vec<String>> = Vec::new();
     for &(c, p, _) in pairs {
-        for pl in &previous[p].plans {
+        for pl in plans_of(&previous[p]) {
             plan_texts.push(pl.quote());
         }
         ach.push(achievement_sentences(current[c]));
@@ -610,7 +633,7 @@ fn plan_checks(
     for (&(c, p, _), quotes) in pairs.iter().zip(&ach) {
         let vecs = &ach_vecs[ai..ai + quotes.len()];
         ai += quotes.len();
-        for pl in &previous[p].plans {
+        for pl in plans_of(&previous[p]) {
             let pv = &plan_vecs[pi];
             pi += 1;
             let plan_bigrams = bigrams(pl.quote());

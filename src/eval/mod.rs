@@ -1224,6 +1224,11 @@ pub fn render_table(e: &EvalReport) -> String {
         );
         let _ = writeln!(
             s,
+            "  plans in gold:      {}",
+            fmt_ratio(Some(&y.plans_in_gold))
+        );
+        let _ = writeln!(
+            s,
             "  achievement quotes: {}",
             fmt_ratio(Some(&y.achievement_quotes))
         );

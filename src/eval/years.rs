@@ -13,6 +13,8 @@
 //!   one; a gold plan is found among the predicted plans of the same township pair by its quote
 //!   (one containing the other, or overlapping by at least half of the shorter); a gold plan
 //!   not found counts as wrong.
+//! - `plans_in_gold`: share of the run's plans that are gold plans of the same township pair
+//!   (found the same way); the rest are sentences taken for plans that are none.
 //! - `achievement_quotes`: of the plans both call carried out, the share whose predicted
 //!   achievement quote overlaps the gold achievement evidence (half of the shorter).
 //! - `township_matches`: P/R/F1 over (previous, current) pairs.
@@ -68,6 +70,11 @@ pub struct YearsScore {
     pub township_matches: Prf,
     pub persistence: Prf,
     pub follow_through: Ratio,
+    /// Of the run's plans, the share that are gold plans of the same township pair: a sentence
+    /// taken for a plan that is none (a lead-in, a closing formula) lowers it, and the
+    /// follow-through rates with it.
+    #[serde(default)]
+    pub plans_in_gold: Ratio,
     pub achievement_quotes: Ratio,
     pub exact_quotes: Ratio,
     /// Gold rows the run got wrong, for reading.
@@ -331,6 +338,24 @@ fn score_comparison(
         }
     }
     let follow_through = Ratio::new(right, gold.plans.len());
+    let mut in_gold = 0usize;
+    for k in &c.plans {
+        let quote = k.plan_quote.as_deref().unwrap_or(&k.plan);
+        let found = gold.plans.iter().any(|g| {
+            prev_id(&g.previous) == k.previous
+                && cur_id(&g.current) == k.current
+                && quotes_agree(quote, &g.plan)
+        });
+        if found {
+            in_gold += 1;
+        } else {
+            errors.push(format!(
+                "plan not in gold ({} → {}): {quote:?}",
+                k.previous, k.current
+            ));
+        }
+    }
+    let plans_in_gold = Ratio::new(in_gold, c.plans.len());
     let achievement_quotes = Ratio::new(quote_hits, quote_total);
     let exact_quotes = exact_quotes(c, current, previous, &mut errors);
     YearsScore {
@@ -338,6 +363,7 @@ fn score_comparison(
         township_matches,
         persistence,
         follow_through,
+        plans_in_gold,
         achievement_quotes,
         exact_quotes,
         errors,
