@@ -104,6 +104,10 @@ pub struct RunArgs {
     /// Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm array).
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
+    /// Last year's output folder of this program: add the year-over-year comparison (repeat
+    /// for a longer history).
+    #[arg(long, value_name = "PREV_OUT")]
+    pub previous: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -120,6 +124,10 @@ pub struct MergeArgs {
     /// Folder of prompt templates the shards ran with.
     #[arg(long, value_name = "DIR")]
     pub prompts: Option<PathBuf>,
+    /// Last year's output folder of this program: add the year-over-year comparison (repeat
+    /// for a longer history), as `run --previous`.
+    #[arg(long, value_name = "PREV_OUT")]
+    pub previous: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,6 +13,7 @@ pub mod models;
 pub mod normalize;
 pub mod output;
 pub mod platform;
+pub mod previous;
 pub mod prompt_files;
 pub mod read;
 pub mod render;

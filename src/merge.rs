@@ -28,6 +28,8 @@ pub struct MergeConfig {
     pub themes: Option<PathBuf>,
     pub prompts: PromptSource,
     pub store: StoreOptions,
+    /// Earlier output folders to compare with (year over year), as `run --previous`.
+    pub previous: Vec<PathBuf>,
 }
 
 /// Shard records, checked to belong to one run.
@@ -93,6 +95,7 @@ pub fn merge(settings: &Settings, cfg: &MergeConfig, quiet: bool) -> Result<RunR
         .next()
         .context("no shard output among the given folders")?;
     let reference = reference.clone();
+    let previous = setup::load_previous(&cfg.previous, &cfg.out)?;
 
     std::fs::create_dir_all(cfg.out.join("reports"))
         .with_context(|| format!("cannot create output folder {}", cfg.out.display()))?;
@@ -180,7 +183,7 @@ pub fn merge(settings: &Settings, cfg: &MergeConfig, quiet: bool) -> Result<RunR
     timings.insert("read_shards_s".into(), t.elapsed().as_secs_f64());
 
     let t = Instant::now();
-    let digest_error = crate::run::write_digest(&cfg.out, &done, &mut loaded);
+    let digest_error = crate::run::write_digest(&cfg.out, &done, &mut loaded, &previous);
     timings.insert("compare_render_s".into(), t.elapsed().as_secs_f64());
     timings.insert("total_s".into(), started.elapsed().as_secs_f64());
 
@@ -200,6 +203,9 @@ pub fn merge(settings: &Settings, cfg: &MergeConfig, quiet: bool) -> Result<RunR
             .collect::<Vec<_>>()),
     );
     record_settings.insert("shard_count", serde_json::json!(set.count));
+    if !cfg.previous.is_empty() {
+        record_settings.insert("previous", serde_json::json!(cfg.previous));
+    }
     let record = RunRecord {
         version: env!("CARGO_PKG_VERSION"),
         mode: reference.fingerprint.mode,

@@ -48,6 +48,39 @@ static LEAD_PHRASE: Lazy<Regex> = Lazy::new(|| {
     )
 });
 
+/// A sentence that points at other sentences of its passage as its object instead of stating
+/// one itself: "重点抓好以下工作：", "逐项抓好上述工作的落实", "把以上措施落到实处".
+static REFERS_TO_LIST: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(上述|以上|以下|如下|下列|前述|前面|这些)(几项|各项|几个方面的?|[一二三四五六七八九十两]项)?(工作|措施|举措|任务|目标|计划|打算|要求|事项|内容|重点)",
+    )
+});
+/// The closing formula of an official report ("特此报告", "以上报告，请审阅", "妥否，请批示").
+static CLOSING_FORMULA: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"^\s*(特此|专此|谨此)(报告|汇报|呈报|报送|函告)|^\s*以上(报告|汇报)|妥否|请(予)?(审阅|审议|批示|审示|指正|批复)",
+    )
+});
+
+/// Whether one sentence of a plans section states an intended action of its own: not a
+/// closing formula ("特此报告") and not a sentence about the listed plans (a lead-in "重点抓好
+/// 以下工作", a pledge to carry out "上述工作"). A number before 以上/以下 ("50名以上") is a
+/// bound, not a reference. Expects simplified script.
+pub fn states_intended_action(sentence: &str) -> bool {
+    let s = sentence.trim();
+    if s.is_empty() || CLOSING_FORMULA.is_match(s) {
+        return false;
+    }
+    !REFERS_TO_LIST.find_iter(s).any(|m| {
+        let before: Vec<char> = s[..m.start()].chars().rev().take(2).collect();
+        let bound = matches!(m.as_str().get(..6), Some("以上" | "以下"))
+            && before
+                .iter()
+                .any(|&c| c.is_ascii_digit() || numerals::is_numeral_any_script(c));
+        !bound
+    })
+}
+
 /// Char length of a framing phrase at the start of `s` (see [`LEAD_PHRASE`]).
 pub fn lead_phrase_len(s: &str) -> Option<usize> {
     LEAD_PHRASE.find(s).map(|m| m.as_str().chars().count())
@@ -136,5 +169,26 @@ mod tests {
             Some(17)
         );
         assert_eq!(lead_phrase_len("普法经费不足，资料短缺"), None);
+    }
+
+    #[test]
+    fn a_plan_states_an_action_a_formula_or_a_lead_in_does_not() {
+        for plan in [
+            "为其余2个村聘请村法律顾问，实现村法律顾问全覆盖",
+            "对此，我们将编印汉藏双语普法宣传册",
+            "全年完成10项以上任务，确保制度全覆盖",
+            "针对上述问题，在全乡开展矛盾纠纷专项排查",
+        ] {
+            assert!(states_intended_action(plan), "{plan}");
+        }
+        for not_plan in [
+            "特此报告",
+            "以上报告，请审阅。",
+            "2024年，我乡将针对上述问题，重点抓好以下工作：",
+            "我乡将坚持问题导向，逐项抓好上述工作的落实，推动全乡法治政府建设再上新台阶",
+            "",
+        ] {
+            assert!(!states_intended_action(not_plan), "{not_plan}");
+        }
     }
 }

@@ -73,6 +73,7 @@ fn fast_mode_gives_the_same_themes_at_every_kernel_tier() {
             no_cache: true,
             store: store(),
             shard: None,
+            previous: Vec::new(),
         };
         let outcome = township_digest::run::run(&settings(tier), &config, true)
             .expect("fast mode runs")

@@ -301,6 +301,7 @@ fn bench_run(
         no_cache: true,
         store: globals.store(),
         shard: None,
+        previous: Vec::new(),
     };
     let t = Instant::now();
     let outcome = township_digest::run::run(settings, &config, true)?.outcome();

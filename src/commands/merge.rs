@@ -12,6 +12,7 @@ pub fn command(globals: &Globals, settings: &Settings, args: MergeArgs) -> Outco
         themes: args.themes,
         prompts: super::prompt_source(args.prompts.as_deref()),
         store: globals.store(),
+        previous: args.previous,
     };
     match merge::merge(settings, &config, globals.quiet) {
         Ok(result) => {

@@ -35,6 +35,7 @@ pub fn config(globals: &Globals, args: RunArgs, shard: Option<Shard>) -> RunConf
         generator: args.generator,
         no_cache: args.no_cache,
         store: globals.store(),
+        previous: args.previous,
     }
 }
 

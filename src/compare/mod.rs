@@ -5,6 +5,7 @@
 pub mod duplicates;
 pub mod emerging;
 pub mod figures;
+pub mod years;
 
 use crate::models::encoder::Encoder;
 use crate::models::generator::Generator;
@@ -33,6 +34,9 @@ pub struct Digest {
     /// Comparable indicators across townships.
     pub figures: FiguresTable,
     pub warnings: Vec<String>,
+    /// Year over year (`run --previous`); absent from runs without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub years: Option<years::YearsPart>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -157,6 +161,7 @@ pub fn compare(
         counties,
         figures,
         warnings,
+        years: None,
     })
 }
 

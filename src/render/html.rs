@@ -141,6 +141,9 @@ pub fn render_html(digest: &Digest, reports: &[ReportSummary], themes: &ThemeSet
         }
     }
 
+    if let Some(years) = &digest.years {
+        h.push_str(&super::years::render_years_html(years, themes));
+    }
     h.push_str("<h2>主要数字对比</h2>\n<p class=\"sub\">每个数字都照录报告原文，上标为出处编号；空白表示该报告未提供。</p>\n<table class=\"figures\">\n<thead><tr><th>乡镇</th>");
     for c in &digest.figures.indicators {
         let _ = write!(h, "<th>{}</th>", esc(&c.label));

@@ -124,6 +124,9 @@ pub fn render_markdown(digest: &Digest, reports: &[ReportSummary], themes: &Them
         m.push('\n');
     }
 
+    if let Some(years) = &digest.years {
+        m.push_str(&super::years::render_years_markdown(years, themes));
+    }
     m.push_str("## 主要数字对比\n\n每个数字都照录报告原文，方括号内为出处编号；空白表示该报告未提供。\n\n| 乡镇 |");
     for c in &digest.figures.indicators {
         let _ = write!(m, " {} |", md(&c.label));

@@ -6,6 +6,7 @@ pub mod csv;
 pub mod heatmap;
 pub mod html;
 pub mod markdown;
+pub mod years;
 
 use crate::compare::{simplified, Digest};
 use crate::output::{write_atomic, write_json_atomic};
@@ -14,11 +15,12 @@ use crate::themes::ThemeSet;
 use anyhow::Result;
 use std::path::Path;
 
-pub use csv::render_themes_csv;
+pub use csv::{render_changes_csv, render_themes_csv};
 pub use html::render_html;
 pub use markdown::render_markdown;
 
-/// Write digest.json, themes.csv, digest.md and digest.html into `out_dir`, each atomically.
+/// Write digest.json, themes.csv, digest.md and digest.html into `out_dir`, each atomically,
+/// and changes.csv when the digest compares years.
 pub fn write_digest(
     out_dir: &Path,
     digest: &Digest,
@@ -38,6 +40,13 @@ pub fn write_digest(
         &out_dir.join("digest.html"),
         render_html(digest, reports, themes).as_bytes(),
     )?;
+    let changes = out_dir.join("changes.csv");
+    match &digest.years {
+        Some(years) => write_atomic(&changes, render_changes_csv(years).as_bytes())?,
+        // An earlier run with --previous into this folder must not leave its comparison behind.
+        None if changes.exists() => std::fs::remove_file(&changes)?,
+        None => {}
+    }
     Ok(())
 }
 

@@ -18,7 +18,7 @@ use crate::output::write_json_atomic;
 use crate::prompt_files::{PromptFiles, PromptSource};
 use crate::settings::Settings;
 use crate::shard::{Shard, SHARD_FORMAT, SHARD_RECORD};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use cache::OutputLock;
 use serde::{Deserialize, Serialize};
 pub use shard_record::{shard_dirs, ShardInput, ShardRecord};
@@ -66,6 +66,9 @@ pub struct RunConfig {
     pub store: StoreOptions,
     /// Only this shard of the inputs, written into `out/shard-K-of-N/`, no digest.
     pub shard: Option<Shard>,
+    /// Earlier output folders of this program to compare with (year over year); may be empty.
+    /// Not with a shard: the comparison is part of the digest, which is the merge's.
+    pub previous: Vec<PathBuf>,
 }
 
 impl RunConfig {
@@ -154,6 +157,14 @@ pub fn run(settings: &Settings, args: &RunConfig, quiet: bool) -> Result<RunResu
     let mut timings: BTreeMap<String, f64> = BTreeMap::new();
     // Every user data file is read and checked before the models load.
     let files = PromptFiles::load(args.prompts.clone(), args.themes.as_deref())?;
+    if args.shard.is_some() && !args.previous.is_empty() {
+        bail!(
+            "--previous goes with `merge`, not with `run --shard`: the year-over-year comparison \
+             is part of the digest, which the merge writes"
+        );
+    }
+    // So are last years' outputs: a folder that cannot be compared stops the run here.
+    let previous = setup::load_previous(&args.previous, &args.out)?;
 
     let out = args.output_dir();
     std::fs::create_dir_all(out.join("reports"))
@@ -205,7 +216,7 @@ pub fn run(settings: &Settings, args: &RunConfig, quiet: bool) -> Result<RunResu
         })
         .collect();
     let digest_error = match args.shard {
-        None => stages::write_digest(&out, &done, &mut loaded),
+        None => stages::write_digest(&out, &done, &mut loaded, &previous),
         // The digest is the merge's; what it needs of each report is kept here.
         Some(_) => {
             stages::write_comparable_texts(&out, &done)?;
@@ -225,6 +236,9 @@ pub fn run(settings: &Settings, args: &RunConfig, quiet: bool) -> Result<RunResu
         serde_json::json!(args.jobs.unwrap_or_else(rayon::current_num_threads)),
     );
     record_settings.insert("cache", serde_json::json!(!args.no_cache));
+    if !args.previous.is_empty() {
+        record_settings.insert("previous", serde_json::json!(args.previous));
+    }
     if let Some(shard) = &args.shard {
         record_settings.insert("shard", serde_json::json!(shard.to_string()));
         write_shard_record(

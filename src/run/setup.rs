@@ -8,12 +8,14 @@ use crate::models::generator::Generator;
 use crate::models::{
     load_encoder, load_generator, ModelFiles, ModelRole, ModelStore, StoreOptions,
 };
+use crate::previous::PreviousRun;
 use crate::prompt_files::{PromptFiles, PromptSource};
 use crate::settings::Settings;
 use crate::summarise::Resources;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Bump when a change to the code alters results, so cached reports are recomputed.
@@ -257,6 +259,19 @@ pub(crate) fn load(
         generator,
         fingerprint,
     })
+}
+
+/// Earlier output folders (`--previous`), read and checked before the models load, like the
+/// prompt files: one that is not an output of this program stops the run or merge (exit 2)
+/// naming the folder and the reason, before any report is summarised.
+pub(crate) fn load_previous(dirs: &[PathBuf], out: &Path) -> Result<Vec<PreviousRun>> {
+    let previous = crate::previous::load_all(dirs, out)?;
+    for p in &previous {
+        for w in &p.warnings {
+            tracing::warn!("{w}");
+        }
+    }
+    Ok(previous)
 }
 
 /// A model absent from the models folder is fetched (first use); one that is present but fails

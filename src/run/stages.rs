@@ -7,15 +7,18 @@ use super::setup::Loaded;
 use super::{InputStatus, Mode, RunConfig};
 use crate::compare::{self, CompareInput};
 use crate::document::SourceDocument;
+use crate::models::encoder::Encoder;
 use crate::models::generator::Generator;
 use crate::models::load_generator;
 use crate::normalize::NormalizedText;
+use crate::previous::PreviousRun;
 use crate::read;
 use crate::report::ReportSummary;
 use crate::settings::Settings;
 use crate::shard::{input_key, Shard};
 use crate::structure::{self, ReportStructure};
 use crate::summarise;
+use crate::themes::ThemeSet;
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
@@ -347,6 +350,7 @@ pub(crate) fn write_digest(
     out: &Path,
     done: &[DigestInput],
     loaded: &mut Loaded,
+    previous: &[PreviousRun],
 ) -> Option<String> {
     if done.is_empty() {
         return None;
@@ -368,6 +372,15 @@ pub(crate) fn write_digest(
         &loaded.label_template,
         &loaded.indicators,
     )
+    .and_then(|digest| {
+        add_years(
+            digest,
+            &reports,
+            themes,
+            previous,
+            &loaded.resources.encoder,
+        )
+    })
     .and_then(|digest| crate::render::write_digest(out, &digest, &reports, themes));
     match result {
         Ok(()) => None,
@@ -376,6 +389,28 @@ pub(crate) fn write_digest(
             Some(format!("{e:#}"))
         }
     }
+}
+
+/// The year-over-year part of the digest, when there are earlier outputs to compare with.
+fn add_years(
+    mut digest: compare::Digest,
+    reports: &[ReportSummary],
+    themes: &ThemeSet,
+    previous: &[PreviousRun],
+    encoder: &Encoder,
+) -> Result<compare::Digest> {
+    if previous.is_empty() {
+        return Ok(digest);
+    }
+    let current: Vec<&ReportSummary> = reports.iter().collect();
+    let years = compare::years::compare_years(&current, &themes.ids(), previous, encoder)?;
+    for c in &years.comparisons {
+        for w in &c.warnings {
+            tracing::warn!("{w}");
+        }
+    }
+    digest.years = Some(years);
+    Ok(digest)
 }
 
 /// A shard keeps each report's comparable text for the merge (`shard::COMPARABLE_DIR`); texts
@@ -400,6 +435,12 @@ pub(crate) fn settings_record(loaded: &Loaded) -> BTreeMap<&'static str, serde_j
     let f = &loaded.fingerprint;
     settings.insert("themes", serde_json::json!(loaded.themes_origin));
     settings.insert("themes_sha256", serde_json::json!(f.themes_sha256));
+    // The themes file's ids, so that next year's run can tell which themes it shares with this
+    // one (`--previous`).
+    settings.insert(
+        crate::previous::THEME_IDS_KEY,
+        serde_json::json!(loaded.resources.themes.ids()),
+    );
     settings.insert(
         "theme_classifier",
         serde_json::json!(loaded.resources.theme_classifier.key()),

@@ -46,6 +46,8 @@
 //! equals the report's.
 //! If neither works, the evidence metrics of that report are not computable.
 
+pub mod years;
+
 use crate::document::{char_offset, slice_chars};
 use crate::report::{Evidence, ReportSummary, OTHER_THEME};
 use anyhow::{bail, Context, Result};
@@ -247,6 +249,9 @@ pub struct EvalReport {
     pub overall: Overall,
     pub reports: Vec<ReportScore>,
     pub warnings: Vec<String>,
+    /// Year over year, for a year-pair gold folder (`pairs.gold.json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub years: Option<years::YearsScore>,
 }
 
 fn definitions() -> BTreeMap<String, String> {
@@ -272,7 +277,36 @@ fn definitions() -> BTreeMap<String, String> {
 /// Score the run in `out_dir` against the gold files in `gold_dir`.
 ///
 /// Errors (an unusable folder, invalid JSON) name the folder or file.
+/// A year-pair gold folder (with `pairs.gold.json`) is scored for its year-over-year part too
+/// (`years`), and its reports against the gold files of the subfolder the run's reports come
+/// from (e.g. `2024/`).
 pub fn evaluate(gold_dir: &Path, out_dir: &Path) -> Result<EvalReport> {
+    if !gold_dir.join(years::PAIRS_FILE).is_file() {
+        return evaluate_reports(gold_dir, out_dir);
+    }
+    let reports_gold = year_gold_dir(gold_dir, out_dir)?;
+    let mut report = evaluate_reports(&reports_gold, out_dir)?;
+    report.years = Some(years::score(gold_dir, out_dir)?);
+    Ok(report)
+}
+
+/// The subfolder of a year-pair gold folder holding the gold files of the run's reports: the
+/// one named as the folder of the first report's source.
+fn year_gold_dir(gold_dir: &Path, out_dir: &Path) -> Result<PathBuf> {
+    let runs = load_reports(out_dir)?;
+    let sub = runs.first().and_then(|(_, r)| {
+        Path::new(&r.source)
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|n| gold_dir.join(n))
+    });
+    match sub {
+        Some(d) if d.is_dir() => Ok(d),
+        _ => Ok(gold_dir.to_path_buf()),
+    }
+}
+
+fn evaluate_reports(gold_dir: &Path, out_dir: &Path) -> Result<EvalReport> {
     let golds = load_golds(gold_dir)?;
     let runs = load_reports(out_dir)?;
     let digest = load_digest(out_dir)?;
@@ -360,6 +394,7 @@ pub fn evaluate(gold_dir: &Path, out_dir: &Path) -> Result<EvalReport> {
         overall,
         reports: scores,
         warnings,
+        years: None,
     })
 }
 
@@ -1176,6 +1211,35 @@ pub fn render_table(e: &EvalReport) -> String {
     }
     for w in &e.warnings {
         let _ = writeln!(s, "warning: {w}");
+    }
+    if let Some(y) = &e.years {
+        let _ = writeln!(s);
+        let _ = writeln!(s, "year over year (previous run {}):", y.previous_run);
+        let _ = writeln!(s, "  township matches:   {}", prf(&y.township_matches));
+        let _ = writeln!(s, "  persistence:        {}", prf(&y.persistence));
+        let _ = writeln!(
+            s,
+            "  follow-through:     {}",
+            fmt_ratio(Some(&y.follow_through))
+        );
+        let _ = writeln!(
+            s,
+            "  plans in gold:      {}",
+            fmt_ratio(Some(&y.plans_in_gold))
+        );
+        let _ = writeln!(
+            s,
+            "  achievement quotes: {}",
+            fmt_ratio(Some(&y.achievement_quotes))
+        );
+        let _ = writeln!(
+            s,
+            "  exact quotes:       {}",
+            fmt_ratio(Some(&y.exact_quotes))
+        );
+        for err in &y.errors {
+            let _ = writeln!(s, "  - {err}");
+        }
     }
     let _ = writeln!(s);
     let _ = writeln!(s, "definitions:");
