@@ -61,14 +61,22 @@ static CLOSING_FORMULA: Lazy<Regex> = Lazy::new(|| {
         r"^\s*(特此|专此|谨此)(报告|汇报|呈报|报送|函告)|^\s*以上(报告|汇报)|妥否|请(予)?(审阅|审议|批示|审示|指正|批复)",
     )
 });
+/// The sign-off that ends a report after its last section: a date line ("2023年12月",
+/// "二〇二三年十二月二十日") or the issuing body ("石磨乡人民政府", "XX街道办事处"), alone
+/// on its line, so it lands in the plans section when plans come last.
+static SIGN_OFF: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"^[0-9０-９〇○零一二三四五六七八九十]{2,4}\s*年(\s*[0-9０-９〇○零一二三四五六七八九十]{1,2}\s*月(\s*[0-9０-９〇○零一二三四五六七八九十]{1,3}\s*日)?)?[。.]?$|^(中共)?\p{Han}{1,12}(乡|镇|街道|乡镇)(人民政府|办事处|党委|委员会)[。.]?$",
+    )
+});
 
 /// Whether one sentence of a plans section states an intended action of its own: not a
-/// closing formula ("特此报告") and not a sentence about the listed plans (a lead-in "重点抓好
+/// closing formula ("特此报告") or sign-off (a date, the issuing body) and not a sentence about the listed plans (a lead-in "重点抓好
 /// 以下工作", a pledge to carry out "上述工作"). A number before 以上/以下 ("50名以上") is a
 /// bound, not a reference. Expects simplified script.
 pub fn states_intended_action(sentence: &str) -> bool {
     let s = sentence.trim();
-    if s.is_empty() || CLOSING_FORMULA.is_match(s) {
+    if s.is_empty() || CLOSING_FORMULA.is_match(s) || SIGN_OFF.is_match(s) {
         return false;
     }
     !REFERS_TO_LIST.find_iter(s).any(|m| {
@@ -178,6 +186,8 @@ mod tests {
             "对此，我们将编印汉藏双语普法宣传册",
             "全年完成10项以上任务，确保制度全覆盖",
             "针对上述问题，在全乡开展矛盾纠纷专项排查",
+            "2024年完成镇人民政府法律顾问续聘",
+            "推动成立村民调解委员会",
         ] {
             assert!(states_intended_action(plan), "{plan}");
         }
@@ -186,6 +196,12 @@ mod tests {
             "以上报告，请审阅。",
             "2024年，我乡将针对上述问题，重点抓好以下工作：",
             "我乡将坚持问题导向，逐项抓好上述工作的落实，推动全乡法治政府建设再上新台阶",
+            "2023年12月",
+            "二〇二三年十二月二十日",
+            "2024 年 1 月 5 日",
+            "石磨乡人民政府",
+            "中共石磨乡委员会",
+            "鲤鱼洲街道办事处",
             "",
         ] {
             assert!(!states_intended_action(not_plan), "{not_plan}");
