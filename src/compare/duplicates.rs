@@ -186,8 +186,8 @@ fn min_overlap(t: f64, n: usize) -> usize {
 /// texts that are not all alike.
 fn join(texts: &[&str], threshold: f64) -> Vec<(usize, usize, f64)> {
     use rayon::prelude::*;
-    if !(threshold > 0.0) {
-        // Every pair qualifies (empty sets have similarity 0): nothing to filter.
+    if threshold.is_nan() || threshold <= 0.0 {
+        // No filter applies (at 0 every pair qualifies, empty sets too): compare all pairs.
         let sets: Vec<Vec<u64>> = texts.par_iter().map(|t| shingle_list(t)).collect();
         let mut out = Vec::new();
         for i in 0..sets.len() {
@@ -299,7 +299,7 @@ fn join(texts: &[&str], threshold: f64) -> Vec<(usize, usize, f64)> {
         )
         .collect();
     let mut out: Vec<(usize, usize, f64)> = found.into_iter().flatten().collect();
-    out.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    out.sort_by_key(|&(a, b, _)| (a, b));
     out
 }
 

@@ -100,10 +100,11 @@ impl<'a> Lookup<'a> {
     pub fn grouped(&self) -> Vec<(String, Vec<View<'a>>)> {
         let mut out = Vec::new();
         for g in &self.digest.counties {
-            let county = g
-                .county
-                .clone()
-                .unwrap_or_else(|| "（未注明县区）".to_string());
+            // Reports without a county are grouped by city: say which.
+            let county = g.county.clone().unwrap_or_else(|| match &g.city {
+                Some(city) => format!("{city}（未注明县区）"),
+                None => "（未注明县区）".to_string(),
+            });
             let views = g
                 .reports
                 .iter()
