@@ -14,7 +14,7 @@ use crate::run::{InputStatus, RunRecord, RunResult};
 use crate::settings::Settings;
 use crate::shard::COMPARABLE_DIR;
 use anyhow::{bail, Context, Result};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -135,9 +135,43 @@ pub fn merge(settings: &Settings, cfg: &MergeConfig, quiet: bool) -> Result<RunR
         .unwrap_or_default();
     let mut done = Vec::new();
     let mut ids = BTreeSet::new();
+    // Each shard's statuses by report id (the first one of an id, as a search would find).
+    let by_id: BTreeMap<usize, HashMap<&str, &InputStatus>> = set
+        .records
+        .iter()
+        .map(|(&k, (_, record))| {
+            let mut m = HashMap::new();
+            for s in &record.statuses {
+                if let Some(id) = s.id.as_deref() {
+                    m.entry(id).or_insert(s);
+                }
+            }
+            (k, m)
+        })
+        .collect();
+    // The reports to load (those their shard finished), read and copied in parallel: file
+    // reading and JSON parsing are most of a large merge's time before compare.
+    let mut loaded_reports: HashMap<&str, Result<crate::run::DigestInput>> = {
+        use rayon::prelude::*;
+        let wanted: Vec<(&Path, &str)> = reference
+            .inputs
+            .iter()
+            .filter_map(|input| {
+                let (dir, _) = set.records.get(&input.shard)?;
+                let s = by_id.get(&input.shard)?.get(input.id.as_str())?;
+                s.is_ok().then_some((dir.as_path(), input.id.as_str()))
+            })
+            .collect();
+        wanted
+            .par_iter()
+            .map(|&(dir, id)| (id, load_report(dir, id, &cfg.out)))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect()
+    };
     for input in &reference.inputs {
         let source = Path::new(&input.source);
-        let Some((dir, record)) = set.records.get(&input.shard) else {
+        let Some((dir, _)) = set.records.get(&input.shard) else {
             statuses.push(missing(
                 source,
                 &input.id,
@@ -149,12 +183,14 @@ pub fn merge(settings: &Settings, cfg: &MergeConfig, quiet: bool) -> Result<RunR
             ));
             continue;
         };
-        let status = record
-            .statuses
-            .iter()
-            .find(|s| s.id.as_deref() == Some(input.id.as_str()));
+        let status = by_id
+            .get(&input.shard)
+            .and_then(|m| m.get(input.id.as_str()).copied());
         match status {
-            Some(s) if s.is_ok() => match load_report(dir, &input.id, &cfg.out) {
+            Some(s) if s.is_ok() => match loaded_reports
+                .remove(input.id.as_str())
+                .unwrap_or_else(|| load_report(dir, &input.id, &cfg.out))
+            {
                 Ok(d) => {
                     statuses.push(s.clone());
                     ids.insert(input.id.clone());

@@ -29,6 +29,10 @@ pub struct Digest {
     pub themes: Vec<ThemeEntry>,
     pub emerging: Vec<EmergingEntry>,
     pub duplicates: Vec<DuplicatePair>,
+    /// Extension: the near-duplicate pairs as groups of near-copies (connected components of
+    /// the pair graph). Absent when there are no pairs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub duplicate_clusters: Vec<DuplicateCluster>,
     /// Reports grouped by city and county (names unified across simplified/traditional).
     pub counties: Vec<CountyGroup>,
     /// Comparable indicators across townships.
@@ -74,6 +78,18 @@ pub struct DuplicatePair {
     pub a: String,
     pub b: String,
     pub similarity: f64,
+}
+
+/// A group of reports linked by near-duplicate pairs ("these 8 reports share 98% of their
+/// text").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DuplicateCluster {
+    /// Report ids in report order.
+    pub reports: Vec<String>,
+    /// How many near-duplicate pairs link them.
+    pub pairs: usize,
+    pub min_similarity: f64,
+    pub max_similarity: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,6 +167,8 @@ pub fn compare(
             d.a, d.b, d.similarity
         ));
     }
+    let order: Vec<&str> = texts.iter().map(|(id, _)| *id).collect();
+    let duplicate_clusters = duplicates::clusters(&order, &duplicates);
     let counties = county_groups(inputs.iter().map(|i| i.summary));
     let figures = figures::figures_table(inputs.iter().map(|i| i.summary), indicators);
     Ok(Digest {
@@ -158,6 +176,7 @@ pub fn compare(
         themes: theme_entries,
         emerging,
         duplicates,
+        duplicate_clusters,
         counties,
         figures,
         warnings,

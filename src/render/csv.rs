@@ -14,7 +14,8 @@ fn field(s: &str) -> String {
     }
 }
 
-pub fn render_themes_csv(digest: &Digest, _reports: &[ReportSummary], themes: &ThemeSet) -> String {
+pub fn render_themes_csv(digest: &Digest, reports: &[ReportSummary], themes: &ThemeSet) -> String {
+    let look = super::Lookup::new(digest, reports);
     let mut out = String::from("township,county");
     for t in &themes.themes {
         out.push(',');
@@ -26,7 +27,7 @@ pub fn render_themes_csv(digest: &Digest, _reports: &[ReportSummary], themes: &T
         out.push(',');
         out.push_str(&field(r.county.as_deref().unwrap_or("")));
         for t in &themes.themes {
-            out.push_str(if super::has_theme(digest, &r.id, &t.id) {
+            out.push_str(if look.has_theme(&r.id, &t.id) {
                 ",1"
             } else {
                 ",0"

@@ -1,10 +1,12 @@
 //! digest.html: one self-contained page (inline CSS and SVG, no script, no network fetch, a
 //! print stylesheet). Every text is escaped.
 
-use super::{esc, grouped, heatmap::render_heatmap, overview, township_name};
+use super::heatmap::{by_county, render_heatmap, render_township_tables};
+use super::{cluster_lines, esc, overview, Lookup};
 use crate::compare::Digest;
 use crate::report::{ReportSummary, OTHER_THEME};
 use crate::themes::ThemeSet;
+use std::collections::HashMap;
 use std::fmt::Write;
 
 const CSS: &str = r#"
@@ -19,9 +21,18 @@ h3{font-size:16px;margin:18px 0 6px}
 .stats{display:flex;gap:14px;flex-wrap:wrap;margin:12px 0}
 .stat{border:1px solid var(--line);border-radius:8px;padding:10px 16px;min-width:120px}
 .stat b{display:block;font-size:24px;color:var(--head)}
+.warn details{margin:6px 0 0;font-size:14px}
+.warn summary{cursor:pointer;color:var(--muted)}
 .warn{border-left:5px solid #e67e22;background:#fff6ec;padding:10px 14px;margin:12px 0;border-radius:4px}
 .heatwrap{overflow-x:auto}
 .heatmap rect.cell.on{fill:var(--accent)}
+details.county{margin:2px 0}
+details.quotes summary{cursor:pointer;color:var(--muted);margin:4px 0}
+details.county summary{cursor:pointer;padding:3px 6px;background:#eef2f7;border-radius:4px}
+table.hm{width:auto;font-size:13px;margin:4px 0 10px}
+table.hm th,table.hm td{padding:2px 6px;text-align:center}
+table.hm td:first-child{text-align:left;white-space:nowrap}
+table.hm td.on{background:var(--accent);color:#fff}
 blockquote{margin:4px 0 4px 0;padding:4px 12px;border-left:3px solid var(--line);color:#333;background:#fafbfc}
 blockquote .who{color:var(--muted);font-size:13px;margin-right:8px}
 .count{display:inline-block;min-width:2.2em;padding:0 8px;border-radius:10px;background:var(--accent);color:#fff;font-size:13px;text-align:center;margin-right:6px}
@@ -52,13 +63,41 @@ footer{margin-top:40px;color:var(--muted);font-size:12px}
 }
 "#;
 
+/// Near-copy groups listed in the warning; the rest are behind a collapsed "其余N组".
+const SHOWN_CLUSTERS: usize = 20;
+
+/// Quotes shown under a theme of a large digest; the rest are behind a collapsed "其余N条".
+const SHOWN_QUOTES: usize = 10;
+
+/// A theme's or emerging problem's quotes: all of them, or in a large digest the first
+/// `SHOWN_QUOTES` and the rest collapsed.
+fn quotes(h: &mut String, look: &Lookup, evidence: &[crate::compare::QuoteRef], large: bool) {
+    let shown = if large { SHOWN_QUOTES } else { usize::MAX };
+    for (i, e) in evidence.iter().enumerate() {
+        if i == shown {
+            let _ = writeln!(
+                h,
+                "<details class=\"quotes\"><summary>其余{}条</summary>",
+                evidence.len() - shown
+            );
+        }
+        let _ = writeln!(
+            h,
+            "<blockquote><span class=\"who\">{}</span>“{}”</blockquote>",
+            esc(&look.name(&e.report)),
+            esc(&e.quote)
+        );
+    }
+    if evidence.len() > shown {
+        h.push_str("</details>\n");
+    }
+}
+
 pub fn render_html(digest: &Digest, reports: &[ReportSummary], themes: &ThemeSet) -> String {
-    let (n_reports, n_counties, years, cities) = overview(digest);
-    let title = format!(
-        "{}乡镇法治政府建设情况报告比较摘要（{}）",
-        cities.join("、"),
-        years
-    );
+    let (n_reports, n_counties, years, coverage) = overview(digest, reports);
+    let look = Lookup::new(digest, reports);
+    let large = by_county(&look);
+    let title = format!("{coverage}乡镇法治政府建设情况报告比较摘要（{years}）");
     let mut h = String::new();
     let _ = write!(
         h,
@@ -78,24 +117,60 @@ pub fn render_html(digest: &Digest, reports: &[ReportSummary], themes: &ThemeSet
         esc(&years)
     );
     if !digest.duplicates.is_empty() {
-        h.push_str("<div class=\"warn\"><b>注意：发现内容高度雷同的报告。</b><ul>");
+        let _ = write!(
+            h,
+            "<div class=\"warn\"><b>注意：发现内容高度雷同的报告（{}组，{}对）。</b><ul>",
+            digest.duplicate_clusters.len(),
+            digest.duplicates.len()
+        );
+        let lines = cluster_lines(digest, &look);
+        for line in lines.iter().take(SHOWN_CLUSTERS) {
+            let _ = write!(h, "<li>{}</li>", esc(line));
+        }
+        h.push_str("</ul>");
+        if lines.len() > SHOWN_CLUSTERS {
+            let _ = write!(
+                h,
+                "<details><summary>其余{}组</summary><ul>",
+                lines.len() - SHOWN_CLUSTERS
+            );
+            for line in &lines[SHOWN_CLUSTERS..] {
+                let _ = write!(h, "<li>{}</li>", esc(line));
+            }
+            h.push_str("</ul></details>");
+        }
+        let _ = write!(
+            h,
+            "<details><summary>逐对相似度（{}对）</summary><ul class=\"pairs\">",
+            digest.duplicates.len()
+        );
         for d in &digest.duplicates {
             let _ = write!(
                 h,
-                "<li>{}（{}）与 {}（{}）：相似度 {:.2}，可能是套用他人报告、只改了名称和数字。</li>",
-                esc(&township_name(digest, &d.a)),
+                "<li>{}（{}）与 {}（{}）：{:.2}</li>",
+                esc(&look.name(&d.a)),
                 esc(&d.a),
-                esc(&township_name(digest, &d.b)),
+                esc(&look.name(&d.b)),
                 esc(&d.b),
                 d.similarity
             );
         }
-        h.push_str("</ul></div>\n");
+        h.push_str("</ul></details></div>\n");
     }
 
-    h.push_str("<h2>问题热力图（乡镇 × 问题主题，按县区分组）</h2>\n<div class=\"heatwrap\">\n");
-    h.push_str(&render_heatmap(digest, reports, themes));
-    h.push_str("</div>\n");
+    if by_county(&look) {
+        h.push_str("<h2>问题热力图（县区 × 问题主题：提及该问题的报告占比）</h2>\n<p class=\"sub\">颜色越深，该县区提到这一问题的报告越多；悬停可见份数。各县区的乡镇明细在图下，点击县区展开。</p>\n<div class=\"heatwrap\">\n");
+        h.push_str(&render_heatmap(digest, &look, themes));
+        h.push_str("</div>\n<h3>各县区乡镇明细</h3>\n<div class=\"heatwrap\">\n");
+        h.push_str(&render_township_tables(&look, themes));
+        h.push_str("</div>\n");
+    } else {
+        h.push_str(
+            "<h2>问题热力图（乡镇 × 问题主题，按县区分组）</h2>\n<div class=\"heatwrap\">\n",
+        );
+        h.push_str(&render_heatmap(digest, &look, themes));
+        h.push_str("</div>\n");
+    }
 
     h.push_str("<h2>反复出现的问题</h2>\n");
     if digest.themes.is_empty() {
@@ -109,14 +184,7 @@ pub fn render_html(digest: &Digest, reports: &[ReportSummary], themes: &ThemeSet
             n_reports,
             esc(&t.label)
         );
-        for e in &t.evidence {
-            let _ = writeln!(
-                h,
-                "<blockquote><span class=\"who\">{}</span>“{}”</blockquote>",
-                esc(&township_name(digest, &e.report)),
-                esc(&e.quote)
-            );
-        }
+        quotes(&mut h, &look, &t.evidence, large);
     }
 
     h.push_str("<h2>新出现的问题（主题表之外、两个以上乡镇提到）</h2>\n");
@@ -131,48 +199,42 @@ pub fn render_html(digest: &Digest, reports: &[ReportSummary], themes: &ThemeSet
             n_reports,
             esc(&e.label)
         );
-        for q in &e.evidence {
-            let _ = writeln!(
-                h,
-                "<blockquote><span class=\"who\">{}</span>“{}”</blockquote>",
-                esc(&township_name(digest, &q.report)),
-                esc(&q.quote)
-            );
-        }
+        quotes(&mut h, &look, &e.evidence, large);
     }
 
     if let Some(years) = &digest.years {
         h.push_str(&super::years::render_years_html(years, themes));
     }
-    h.push_str("<h2>主要数字对比</h2>\n<p class=\"sub\">每个数字都照录报告原文，上标为出处编号；空白表示该报告未提供。</p>\n<table class=\"figures\">\n<thead><tr><th>乡镇</th>");
+    h.push_str("<h2>主要数字对比</h2>\n<p class=\"sub\">每个数字都照录报告原文，上标为出处编号；空白表示该报告未提供。</p>\n");
+    if large {
+        let _ = writeln!(
+            h,
+            "<details class=\"quotes\"><summary>展开数字表（{}个乡镇）</summary>",
+            digest.figures.rows.len()
+        );
+    }
+    h.push_str("<table class=\"figures\">\n<thead><tr><th>乡镇</th>");
     for c in &digest.figures.indicators {
         let _ = write!(h, "<th>{}</th>", esc(&c.label));
     }
     h.push_str("</tr></thead>\n<tbody>\n");
     let mut sources: Vec<(String, String, String)> = Vec::new();
+    let mut source_no: HashMap<(&str, &str), usize> = HashMap::new();
     for row in &digest.figures.rows {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td>",
-            esc(&township_name(digest, &row.report))
-        );
+        let _ = write!(h, "<tr><td>{}</td>", esc(&look.name(&row.report)));
         for cell in &row.cells {
             match cell {
                 Some(c) => {
-                    let n = match sources
-                        .iter()
-                        .position(|(r, q, _)| *r == row.report && *q == c.quote)
-                    {
-                        Some(i) => i + 1,
-                        None => {
+                    let n = *source_no
+                        .entry((row.report.as_str(), c.quote.as_str()))
+                        .or_insert_with(|| {
                             sources.push((
                                 row.report.clone(),
                                 c.quote.clone(),
-                                township_name(digest, &row.report),
+                                look.name(&row.report),
                             ));
                             sources.len()
-                        }
-                    };
+                        });
                     let _ = write!(
                         h,
                         "<td title=\"{}\">{}<sup><a href=\"#src-{n}\">[{n}]</a></sup></td>",
@@ -199,10 +261,22 @@ pub fn render_html(digest: &Digest, reports: &[ReportSummary], themes: &ThemeSet
         }
         h.push_str("</ol>\n");
     }
+    if large {
+        h.push_str("</details>\n");
+    }
 
     h.push_str("<h2>各乡镇情况</h2>\n");
-    for (county, views) in grouped(digest, reports) {
-        let _ = writeln!(h, "<h3>{}</h3>\n<div class=\"cards\">", esc(&county));
+    for (county, views) in look.grouped() {
+        if large {
+            let _ = writeln!(
+                h,
+                "<details class=\"county\"><summary>{}（{}个乡镇）</summary>\n<div class=\"cards\">",
+                esc(&county),
+                views.len()
+            );
+        } else {
+            let _ = writeln!(h, "<h3>{}</h3>\n<div class=\"cards\">", esc(&county));
+        }
         for v in views {
             let _ = writeln!(h, "<section class=\"card\" id=\"report-{}\">", esc(v.id));
             let _ = writeln!(h, "<h3>{}</h3>", esc(&v.township));
@@ -267,7 +341,11 @@ pub fn render_html(digest: &Digest, reports: &[ReportSummary], themes: &ThemeSet
             }
             h.push_str("</section>\n");
         }
-        h.push_str("</div>\n");
+        h.push_str(if large {
+            "</div>\n</details>\n"
+        } else {
+            "</div>\n"
+        });
     }
     if !digest.warnings.is_empty() {
         h.push_str("<h2>提示</h2>\n<ul>\n");

@@ -1,10 +1,12 @@
 //! digest.md: the same content as digest.html, in Markdown (the heatmap as inline SVG plus a
 //! table fallback).
 
-use super::{grouped, has_theme, heatmap::render_heatmap, overview, township_name};
+use super::heatmap::{by_county, render_heatmap};
+use super::{cluster_lines, overview, Lookup};
 use crate::compare::Digest;
 use crate::report::{ReportSummary, OTHER_THEME};
 use crate::themes::ThemeSet;
+use std::collections::HashMap;
 use std::fmt::Write;
 
 /// Make text safe inside a Markdown table cell or list item.
@@ -27,12 +29,13 @@ fn md(s: &str) -> String {
 }
 
 pub fn render_markdown(digest: &Digest, reports: &[ReportSummary], themes: &ThemeSet) -> String {
-    let (n_reports, n_counties, years, cities) = overview(digest);
+    let (n_reports, n_counties, years, coverage) = overview(digest, reports);
+    let look = Lookup::new(digest, reports);
     let mut m = String::new();
     let _ = writeln!(
         m,
         "# {}乡镇法治政府建设情况报告比较摘要（{}）\n",
-        md(&cities.join("、")),
+        md(&coverage),
         md(&years)
     );
     let _ = writeln!(
@@ -42,23 +45,24 @@ pub fn render_markdown(digest: &Digest, reports: &[ReportSummary], themes: &Them
         digest.emerging.len()
     );
     if !digest.duplicates.is_empty() {
-        m.push_str("> **注意：发现内容高度雷同的报告。**\n");
-        for d in &digest.duplicates {
-            let _ = writeln!(
-                m,
-                "> - {}（{}）与 {}（{}）：相似度 {:.2}，可能是套用他人报告、只改了名称和数字。",
-                md(&township_name(digest, &d.a)),
-                md(&d.a),
-                md(&township_name(digest, &d.b)),
-                md(&d.b),
-                d.similarity
-            );
+        let _ = writeln!(
+            m,
+            "> **注意：发现内容高度雷同的报告（{}组，{}对）。**",
+            digest.duplicate_clusters.len(),
+            digest.duplicates.len()
+        );
+        for line in cluster_lines(digest, &look) {
+            let _ = writeln!(m, "> - {}", md(&line));
         }
         m.push('\n');
     }
 
-    m.push_str("## 问题热力图（乡镇 × 问题主题，按县区分组）\n\n");
-    m.push_str(&render_heatmap(digest, reports, themes));
+    if by_county(&look) {
+        m.push_str("## 问题热力图（县区 × 问题主题：提及该问题的报告占比）\n\n");
+    } else {
+        m.push_str("## 问题热力图（乡镇 × 问题主题，按县区分组）\n\n");
+    }
+    m.push_str(&render_heatmap(digest, &look, themes));
     m.push('\n');
     m.push_str("| 县区 | 乡镇 |");
     for t in &themes.themes {
@@ -69,11 +73,11 @@ pub fn render_markdown(digest: &Digest, reports: &[ReportSummary], themes: &Them
         m.push_str(":-:|");
     }
     m.push('\n');
-    for (county, views) in grouped(digest, reports) {
+    for (county, views) in look.grouped() {
         for v in views {
             let _ = write!(m, "| {} | {} |", md(&county), md(&v.township));
             for t in &themes.themes {
-                m.push_str(if has_theme(digest, v.id, &t.id) {
+                m.push_str(if look.has_theme(v.id, &t.id) {
                     " ● |"
                 } else {
                     "  |"
@@ -91,12 +95,7 @@ pub fn render_markdown(digest: &Digest, reports: &[ReportSummary], themes: &Them
     for t in &digest.themes {
         let _ = writeln!(m, "### {}（{}/{}）\n", md(&t.label), t.count, n_reports);
         for e in &t.evidence {
-            let _ = writeln!(
-                m,
-                "- **{}**：“{}”",
-                md(&township_name(digest, &e.report)),
-                md(&e.quote)
-            );
+            let _ = writeln!(m, "- **{}**：“{}”", md(&look.name(&e.report)), md(&e.quote));
         }
         m.push('\n');
     }
@@ -114,12 +113,7 @@ pub fn render_markdown(digest: &Digest, reports: &[ReportSummary], themes: &Them
             n_reports
         );
         for q in &e.evidence {
-            let _ = writeln!(
-                m,
-                "- **{}**：“{}”",
-                md(&township_name(digest, &q.report)),
-                md(&q.quote)
-            );
+            let _ = writeln!(m, "- **{}**：“{}”", md(&look.name(&q.report)), md(&q.quote));
         }
         m.push('\n');
     }
@@ -137,22 +131,19 @@ pub fn render_markdown(digest: &Digest, reports: &[ReportSummary], themes: &Them
     }
     m.push('\n');
     let mut sources: Vec<(String, String)> = Vec::new();
+    let mut source_no: HashMap<(&str, &str), usize> = HashMap::new();
     for row in &digest.figures.rows {
-        let name = township_name(digest, &row.report);
+        let name = look.name(&row.report);
         let _ = write!(m, "| {} |", md(&name));
         for cell in &row.cells {
             match cell {
                 Some(c) => {
-                    let n = match sources
-                        .iter()
-                        .position(|(r, q)| *r == row.report && *q == c.quote)
-                    {
-                        Some(i) => i + 1,
-                        None => {
+                    let n = *source_no
+                        .entry((row.report.as_str(), c.quote.as_str()))
+                        .or_insert_with(|| {
                             sources.push((row.report.clone(), c.quote.clone()));
                             sources.len()
-                        }
-                    };
+                        });
                     let _ = write!(m, " {} \\[{n}\\] |", md(&c.figure));
                 }
                 None => m.push_str("  |"),
@@ -162,18 +153,12 @@ pub fn render_markdown(digest: &Digest, reports: &[ReportSummary], themes: &Them
     }
     m.push('\n');
     for (i, (r, q)) in sources.iter().enumerate() {
-        let _ = writeln!(
-            m,
-            "{}. {}：“{}”",
-            i + 1,
-            md(&township_name(digest, r)),
-            md(q)
-        );
+        let _ = writeln!(m, "{}. {}：“{}”", i + 1, md(&look.name(r)), md(q));
     }
     m.push('\n');
 
     m.push_str("## 各乡镇情况\n\n");
-    for (county, views) in grouped(digest, reports) {
+    for (county, views) in look.grouped() {
         for v in views {
             let _ = writeln!(m, "### {}（{}）\n", md(&v.township), md(&county));
             let Some(r) = v.report else { continue };

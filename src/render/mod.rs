@@ -13,6 +13,7 @@ use crate::output::{write_atomic, write_json_atomic};
 use crate::report::ReportSummary;
 use crate::themes::ThemeSet;
 use anyhow::Result;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 pub use csv::{render_changes_csv, render_themes_csv};
@@ -57,51 +58,126 @@ pub(crate) struct View<'a> {
     pub report: Option<&'a ReportSummary>,
 }
 
-/// Display name of a report (township, else id).
-pub(crate) fn township_name(digest: &Digest, id: &str) -> String {
-    digest
-        .reports
-        .iter()
-        .find(|r| r.id == id)
-        .and_then(|r| r.township.clone())
-        .unwrap_or_else(|| id.to_string())
-}
-
-/// Reports grouped by county in digest order: (county display name, views).
-pub(crate) fn grouped<'a>(
+/// The digest's facts by report id, looked up in constant time (the pages ask for them once per
+/// quote and heatmap cell: tens of thousands of times at province scale).
+pub(crate) struct Lookup<'a> {
     digest: &'a Digest,
-    reports: &'a [ReportSummary],
-) -> Vec<(String, Vec<View<'a>>)> {
-    let mut out = Vec::new();
-    for g in &digest.counties {
-        let county = g
-            .county
-            .clone()
-            .unwrap_or_else(|| "（未注明县区）".to_string());
-        let views = g
-            .reports
+    /// Report id → its township, first report of that id (as a search in report order finds).
+    names: HashMap<&'a str, Option<&'a str>>,
+    /// (report id, theme id) of every theme a report states.
+    themes: HashSet<(&'a str, &'a str)>,
+    reports: HashMap<&'a str, &'a ReportSummary>,
+}
+
+impl<'a> Lookup<'a> {
+    pub fn new(digest: &'a Digest, reports: &'a [ReportSummary]) -> Lookup<'a> {
+        let mut names = HashMap::new();
+        for r in &digest.reports {
+            names.entry(r.id.as_str()).or_insert(r.township.as_deref());
+        }
+        let mut by_id = HashMap::new();
+        for r in reports {
+            by_id.entry(r.id.as_str()).or_insert(r);
+        }
+        let themes = digest
+            .themes
             .iter()
-            .map(|id| View {
-                id: id.as_str(),
-                township: township_name(digest, id),
-                report: reports.iter().find(|r| &r.id == id),
-            })
+            .flat_map(|t| t.reports.iter().map(move |r| (r.as_str(), t.id.as_str())))
             .collect();
-        out.push((county, views));
+        Lookup {
+            digest,
+            names,
+            themes,
+            reports: by_id,
+        }
     }
-    out
+
+    /// Display name of a report (township, else id).
+    pub fn name(&self, id: &str) -> String {
+        match self.names.get(id) {
+            Some(Some(t)) => t.to_string(),
+            _ => id.to_string(),
+        }
+    }
+
+    /// Does report `id` state theme `theme`?
+    pub fn has_theme(&self, id: &str, theme: &str) -> bool {
+        self.themes.contains(&(id, theme))
+    }
+
+    /// Reports grouped by county in digest order: (county display name, views).
+    pub fn grouped(&self) -> Vec<(String, Vec<View<'a>>)> {
+        let mut out = Vec::new();
+        for g in &self.digest.counties {
+            // Reports without a county are grouped by city: say which.
+            let county = g.county.clone().unwrap_or_else(|| match &g.city {
+                Some(city) => format!("{city}（未注明县区）"),
+                None => "（未注明县区）".to_string(),
+            });
+            let views = g
+                .reports
+                .iter()
+                .map(|id| View {
+                    id: id.as_str(),
+                    township: self.name(id),
+                    report: self.reports.get(id.as_str()).copied(),
+                })
+                .collect();
+            out.push((county, views));
+        }
+        out
+    }
 }
 
-/// Does report `id` state theme `theme`?
-pub(crate) fn has_theme(digest: &Digest, id: &str, theme: &str) -> bool {
-    digest
-        .themes
-        .iter()
-        .any(|t| t.id == theme && t.reports.iter().any(|r| r == id))
+/// Most members named in one near-copy group's line; the rest are counted.
+const CLUSTER_NAMES: usize = 30;
+
+/// One line of text per group of near-copies (plain text, to be escaped by the page), largest
+/// groups first, then in digest order.
+pub(crate) fn cluster_lines(digest: &Digest, look: &Lookup) -> Vec<String> {
+    let mut clusters: Vec<&crate::compare::DuplicateCluster> =
+        digest.duplicate_clusters.iter().collect();
+    clusters.sort_by_key(|c| std::cmp::Reverse(c.reports.len()));
+    let pct = |s: f64| (s * 100.0).round() as i64;
+    clusters
+        .into_iter()
+        .map(|c| {
+            let mut names: Vec<String> = c
+                .reports
+                .iter()
+                .take(CLUSTER_NAMES)
+                .map(|id| format!("{}（{id}）", look.name(id)))
+                .collect();
+            if c.reports.len() > CLUSTER_NAMES {
+                names.push(format!("等{}份", c.reports.len()));
+            }
+            let share = if pct(c.min_similarity) == pct(c.max_similarity) {
+                format!("{}%", pct(c.max_similarity))
+            } else {
+                format!("{}%–{}%", pct(c.min_similarity), pct(c.max_similarity))
+            };
+            if c.reports.len() == 2 {
+                format!(
+                    "{}：2份报告文字重合度{share}，可能是套用他人报告、只改了名称和数字。",
+                    names.join("与")
+                )
+            } else {
+                format!(
+                    "这{}份报告文字重合度{share}（{}对相似）：{}。可能是套用同一份报告、只改了名称和数字。",
+                    c.reports.len(),
+                    c.pairs,
+                    names.join("、")
+                )
+            }
+        })
+        .collect()
 }
 
-/// Overview facts: (report count, county count, years as text, cities).
-pub(crate) fn overview(digest: &Digest) -> (usize, usize, String, Vec<String>) {
+/// Overview facts: (report count, county count, years as text, what the inputs cover).
+pub(crate) fn overview(
+    digest: &Digest,
+    reports: &[ReportSummary],
+) -> (usize, usize, String, String) {
     let mut years: Vec<i32> = digest.reports.iter().filter_map(|r| r.year).collect();
     years.sort_unstable();
     years.dedup();
@@ -115,20 +191,47 @@ pub(crate) fn overview(digest: &Digest) -> (usize, usize, String, Vec<String>) {
         .iter()
         .filter(|g| g.county.is_some())
         .count();
-    let mut cities: Vec<String> = digest
-        .counties
-        .iter()
-        .filter_map(|g| g.city.clone())
-        .collect();
-    cities.dedup();
-    let mut seen = Vec::new();
-    for c in cities {
-        let c = simplified(&c);
-        if !seen.contains(&c) {
-            seen.push(c);
+    (
+        digest.reports.len(),
+        counties,
+        years,
+        coverage(reports, counties),
+    )
+}
+
+/// What the inputs cover, as the title's opening words (乡镇… follows): the city when most
+/// reports name a city and every one that does names that one (or up to three cities when every
+/// report names its city); otherwise the counts, "N个县区M个" (or "M个" when no report names a
+/// county); nothing when no report names its township either. A title must not name one city
+/// for a batch most of whose reports name none.
+pub(crate) fn coverage(reports: &[ReportSummary], counties: usize) -> String {
+    let mut cities: Vec<String> = Vec::new();
+    let mut named = 0;
+    for r in reports {
+        let Some(c) = r.city.as_deref().map(simplified).filter(|c| !c.is_empty()) else {
+            continue;
+        };
+        named += 1;
+        if !cities.contains(&c) {
+            cities.push(c);
         }
     }
-    (digest.reports.len(), counties, years, seen)
+    let most = named * 2 > reports.len();
+    if most && (cities.len() == 1 || (named == reports.len() && cities.len() <= 3)) {
+        return cities.join("、");
+    }
+    let townships: HashSet<(Option<String>, String)> = reports
+        .iter()
+        .filter_map(|r| {
+            let t = simplified(r.township.as_deref()?);
+            (!t.is_empty()).then(|| (r.county.as_deref().map(simplified), t))
+        })
+        .collect();
+    match (counties, townships.len()) {
+        (_, 0) => String::new(),
+        (0, t) => format!("{t}个"),
+        (c, t) => format!("{c}个县区{t}个"),
+    }
 }
 
 /// Escape text for HTML/SVG content and attribute values.
