@@ -573,3 +573,62 @@ fn digest_html_renders_in_headless_chromium() {
         dom.contains("data-township=\"黃渠鄉\"") && dom.contains("data-theme=\"uneven_outreach\"")
     );
 }
+
+/// A province-sized batch: 64 reports (each dev report and 7 re-submissions of it under other
+/// townships' names). The digest groups the copies (8 groups of 8), draws the heatmap as
+/// county × theme shares with each county's townships behind a collapsed `<details>`, and
+/// stays script-free.
+#[test]
+fn a_batch_of_more_than_60_townships_is_shown_by_county_with_copies_grouped() {
+    let themes = themes();
+    let enc = encoder();
+    let (base, base_texts) = corpus();
+    let mut summaries = Vec::new();
+    let mut texts = Vec::new();
+    for k in 0..8 {
+        for (s, t) in base.iter().zip(&base_texts) {
+            let mut s = s.clone();
+            if k > 0 {
+                s.id = format!("{}-{k}", s.id);
+                s.township = s.township.as_ref().map(|t| format!("第{k}{t}"));
+            }
+            summaries.push(s);
+            texts.push(t.clone());
+        }
+    }
+    assert!(summaries.len() > township_digest::render::heatmap::LARGE_ROWS);
+    let d = run_compare(&summaries, &texts, &themes, &enc);
+    // The forged-copy-free dev corpus has no near-duplicates, so each group is one report's
+    // 8 submissions, all identical.
+    assert_eq!(d.duplicate_clusters.len(), 8, "{:?}", d.duplicate_clusters);
+    for c in &d.duplicate_clusters {
+        assert_eq!(c.reports.len(), 8);
+        assert_eq!(c.pairs, 28);
+        assert_eq!(c.min_similarity, 1.0);
+    }
+    let html = render_html(&d, &summaries, &themes);
+    assert!(
+        html.contains("问题热力图（县区 × 问题主题"),
+        "county heatmap heading"
+    );
+    assert!(html.contains("class=\"heatmap counties\""));
+    // No township row in the county heatmap; each county's townships in a collapsed section.
+    assert_eq!(html.matches("class=\"cell").count(), 0);
+    let counties: std::collections::BTreeSet<String> =
+        d.counties.iter().filter_map(|g| g.county.clone()).collect();
+    assert!(counties.len() >= 3, "{counties:?}");
+    for c in &counties {
+        assert!(
+            html.contains(&format!("<details class=\"county\"><summary>{c}")),
+            "county {c} has no collapsed township table"
+        );
+    }
+    assert!(
+        html.contains("这8份报告文字重合度"),
+        "copies shown as groups"
+    );
+    assert!(!html.contains("<script") && !html.contains("url("));
+    // Markdown says the same: groups, not 224 pairs one by one.
+    let md = render_markdown(&d, &summaries, &themes);
+    assert!(md.contains("这8份报告文字重合度"));
+}
