@@ -89,6 +89,11 @@ pub fn states_intended_action(sentence: &str) -> bool {
     })
 }
 
+/// A Han character of the CJK Unified Ideographs block (simplified or traditional).
+pub fn is_han(c: char) -> bool {
+    ('\u{4e00}'..='\u{9fff}').contains(&c)
+}
+
 /// Char length of a framing phrase at the start of `s` (see [`LEAD_PHRASE`]).
 pub fn lead_phrase_len(s: &str) -> Option<usize> {
     LEAD_PHRASE.find(s).map(|m| m.as_str().chars().count())

@@ -21,6 +21,7 @@ use super::simplified;
 use crate::models::encoder::{cosine, EmbedKind, Encoder};
 use crate::previous::{PreviousItem, PreviousReport, PreviousRun};
 use crate::report::{ReportSummary, OTHER_THEME};
+use crate::text::is_han;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -511,13 +512,9 @@ fn bigrams(s: &str) -> BTreeSet<(char, char)> {
     let chars: Vec<char> = simplified(s).chars().collect();
     chars
         .windows(2)
-        .filter(|w| is_cjk(w[0]) && is_cjk(w[1]))
+        .filter(|w| is_han(w[0]) && is_han(w[1]))
         .map(|w| (w[0], w[1]))
         .collect()
-}
-
-fn is_cjk(c: char) -> bool {
-    ('\u{4E00}'..='\u{9FFF}').contains(&c)
 }
 
 /// The sentences of an achievement quote (cut after 。；！？), each an exact substring of it:

@@ -141,7 +141,7 @@ impl Prf {
         }
     }
 
-    fn from_sets(pred: &BTreeSet<String>, gold: &BTreeSet<String>) -> Prf {
+    pub(crate) fn from_sets<T: Ord>(pred: &BTreeSet<T>, gold: &BTreeSet<T>) -> Prf {
         let tp = pred.intersection(gold).count();
         Prf::from_counts(tp, pred.len() - tp, gold.len() - tp)
     }

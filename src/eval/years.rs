@@ -256,7 +256,7 @@ fn score_comparison(
             }
         }
     }
-    let township_matches = prf(&pred_pairs, &gold_pairs);
+    let township_matches = Prf::from_sets(&pred_pairs, &gold_pairs);
 
     // Persistence triples keyed by this year's report (the matched one for resolved themes).
     let matched_current: BTreeMap<String, String> = c
@@ -297,7 +297,7 @@ fn score_comparison(
     for t in pred_triples.difference(&gold_triples) {
         errors.push(format!("persistence not in gold: {} {} {}", t.0, t.1, t.2));
     }
-    let persistence = prf(&pred_triples, &gold_triples);
+    let persistence = Prf::from_sets(&pred_triples, &gold_triples);
 
     // Plan follow-through.
     let (mut right, mut quote_hits, mut quote_total) = (0usize, 0usize, 0usize);
@@ -368,11 +368,6 @@ fn score_comparison(
         exact_quotes,
         errors,
     }
-}
-
-fn prf<T: Ord>(pred: &BTreeSet<T>, gold: &BTreeSet<T>) -> Prf {
-    let tp = pred.intersection(gold).count();
-    Prf::from_counts(tp, pred.len() - tp, gold.len() - tp)
 }
 
 /// Every quote of the comparison checked against its own year's source text.

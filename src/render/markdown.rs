@@ -2,31 +2,12 @@
 //! table fallback).
 
 use super::heatmap::{by_county, render_heatmap};
-use super::{cluster_lines, overview, Lookup};
+use super::{cluster_lines, md, overview, Lookup};
 use crate::compare::Digest;
 use crate::report::{ReportSummary, OTHER_THEME};
 use crate::themes::ThemeSet;
 use std::collections::HashMap;
 use std::fmt::Write;
-
-/// Make text safe inside a Markdown table cell or list item.
-fn md(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '|' => o.push_str("\\|"),
-            '\n' | '\r' => o.push(' '),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '*' | '_' | '`' | '[' | ']' | '\\' => {
-                o.push('\\');
-                o.push(c);
-            }
-            _ => o.push(c),
-        }
-    }
-    o
-}
 
 pub fn render_markdown(digest: &Digest, reports: &[ReportSummary], themes: &ThemeSet) -> String {
     let (n_reports, n_counties, years, coverage) = overview(digest, reports);

@@ -234,6 +234,25 @@ pub(crate) fn coverage(reports: &[ReportSummary], counties: usize) -> String {
     }
 }
 
+/// Make text safe inside a Markdown table cell or list item.
+pub(crate) fn md(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' => o.push_str("\\|"),
+            '\n' | '\r' => o.push(' '),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '*' | '_' | '`' | '[' | ']' | '\\' => {
+                o.push('\\');
+                o.push(c);
+            }
+            _ => o.push(c),
+        }
+    }
+    o
+}
+
 /// Escape text for HTML/SVG content and attribute values.
 pub fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());

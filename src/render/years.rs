@@ -3,7 +3,7 @@
 //! (township × theme: persisting / new / resolved), the quotes of both years side by side and
 //! the follow-through of last year's plans.
 
-use super::esc;
+use super::{esc, md};
 use crate::compare::years::{Status, YearComparison, YearsPart};
 use crate::themes::ThemeSet;
 use std::fmt::Write;
@@ -77,25 +77,6 @@ fn status_of(c: &YearComparison, current: &str, theme: &str) -> Option<Status> {
         .iter()
         .find(|ch| ch.current == current && ch.theme == theme)
         .map(|ch| ch.status)
-}
-
-/// Make text safe inside a Markdown table cell or list item (as markdown.rs does).
-fn md(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '|' => o.push_str("\\|"),
-            '\n' | '\r' => o.push(' '),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '*' | '_' | '`' | '[' | ']' | '\\' => {
-                o.push('\\');
-                o.push(ch);
-            }
-            _ => o.push(ch),
-        }
-    }
-    o
 }
 
 pub fn render_years_markdown(years: &YearsPart, themes: &ThemeSet) -> String {

@@ -1,6 +1,7 @@
 //! Grounding checks: no number in generated or composed text that the source lacks, no
 //! generation slip (a doubled character) the source does not have.
 
+use crate::text::is_han;
 use crate::text::numerals::{
     fold_halfwidth, is_numeral_any_script, NUMERALS, TRADITIONAL_NUMERALS,
 };
@@ -110,10 +111,6 @@ fn numeral_phrases(text: &str) -> Vec<String> {
         }
     }
     out
-}
-
-fn is_han(c: char) -> bool {
-    ('\u{4e00}'..='\u{9fff}').contains(&c)
 }
 
 /// Doubled Han characters in `text` ("高高位推动") that `source` never doubles. Small models
