@@ -4,8 +4,9 @@
 //! the follow-through of last year's plans.
 
 use super::{esc, md};
-use crate::compare::years::{Status, YearComparison, YearsPart};
+use crate::compare::years::{Status, ThemeChange, YearComparison, YearsPart};
 use crate::themes::ThemeSet;
+use std::collections::HashMap;
 use std::fmt::Write;
 
 fn label(themes: &ThemeSet, id: &str) -> String {
@@ -72,11 +73,17 @@ fn rows(c: &YearComparison) -> Vec<(String, String, &str, &str)> {
     rows
 }
 
-fn status_of(c: &YearComparison, current: &str, theme: &str) -> Option<Status> {
-    c.changes
-        .iter()
-        .find(|ch| ch.current == current && ch.theme == theme)
-        .map(|ch| ch.status)
+/// Each (this year's report, theme) change, looked up per heatmap cell: one pass over the
+/// changes instead of a search per cell (a province has thousands of rows). The first change of
+/// a pair wins, as a search in order would find it.
+fn change_index(c: &YearComparison) -> HashMap<(&str, &str), &ThemeChange> {
+    let mut index = HashMap::with_capacity(c.changes.len());
+    for ch in &c.changes {
+        index
+            .entry((ch.current.as_str(), ch.theme.as_str()))
+            .or_insert(ch);
+    }
+    index
 }
 
 pub fn render_years_markdown(years: &YearsPart, themes: &ThemeSet) -> String {
@@ -136,12 +143,13 @@ pub fn render_years_markdown(years: &YearsPart, themes: &ThemeSet) -> String {
             m.push_str(":-:|");
         }
         m.push('\n');
+        let index = change_index(c);
         for (county, township, cur, _) in rows(c) {
             let _ = write!(m, "| {} | {} |", md(&county), md(&township));
             for t in &c.themes_compared {
-                match status_of(c, cur, t) {
-                    Some(s) => {
-                        let _ = write!(m, " {} |", status_zh(s));
+                match index.get(&(cur, t.as_str())) {
+                    Some(ch) => {
+                        let _ = write!(m, " {} |", status_zh(ch.status));
                     }
                     None => m.push_str("  |"),
                 }
@@ -263,6 +271,7 @@ pub fn render_years_html(years: &YearsPart, themes: &ThemeSet) -> String {
             let _ = write!(h, "<th>{}</th>", esc(&label(themes, t)));
         }
         h.push_str("</tr></thead>\n<tbody>\n");
+        let index = change_index(c);
         for (county, township, cur, _) in rows(c) {
             let _ = write!(
                 h,
@@ -271,11 +280,7 @@ pub fn render_years_html(years: &YearsPart, themes: &ThemeSet) -> String {
                 esc(&township)
             );
             for t in &c.themes_compared {
-                let ch = c
-                    .changes
-                    .iter()
-                    .find(|ch| ch.current == cur && &ch.theme == t);
-                match ch {
+                match index.get(&(cur, t.as_str())) {
                     Some(ch) => {
                         let tip = format!(
                             "上年：{}\n今年：{}",
