@@ -31,6 +31,10 @@ static COUNTY_IN_BODY: Lazy<Regex> = Lazy::new(|| {
         r"([\p{Han}]{2})(县|区|旗)(委|人民政府|政府|司法局|法院|人民法院|财政|、|和|及|关于|法治|依法治)",
     )
 });
+/// "在林泉市委、青柏市委的领导下": a city's and a county's party committees named in a row; the
+/// second is the county level (a county-level city when it is a 市).
+static LEADERSHIP_CHAIN: Lazy<Regex> =
+    Lazy::new(|| re(r"([\p{Han}]{2,4})(市|州|盟)委[、和及]([\p{Han}]{2,4})(市|县|区|旗)委"));
 static CITY_IN_BODY: Lazy<Regex> = Lazy::new(|| {
     re(r"([\p{Han}]{2})(市|州|盟)(委|人民政府|政府|、|和|及|关于|法治|依法治|司法局)")
 });
@@ -41,7 +45,7 @@ static TOWNSHIP_SIGNATURE: Lazy<Regex> = Lazy::new(|| {
 });
 static TOWNSHIP_IN_BODY: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?:^|[，,。：:\s]|年|现将)([\p{Han}]{2,5}?(民族乡|乡|镇|街道|苏木))(党委|党工委|政府|人民政府|始终|坚持|在|以|深入|对照|立足|认真|紧紧|位于|地处|是|辖|(?:19|20)\d\d年)",
+        r"(?:^|[，,。：:\s]|年是|年|现将)([\p{Han}]{2,5}?(民族乡|乡|镇|街道|苏木))(党委|党工委|政府|人民政府|始终|坚持|在|以|深入|对照|立足|认真|紧紧|位于|地处|是|辖|法治政府|(?:19|20)\d\d年)",
     )
 });
 
@@ -190,6 +194,9 @@ pub fn find(title: &[(String, usize)], text: &str) -> Metadata {
         anchored_names(text, &mut md);
     }
     if md.county.is_none() {
+        leadership_chain(text, &mut md);
+    }
+    if md.county.is_none() {
         md.county = first_name(&COUNTY_IN_BODY, text);
     }
     if md.city.is_none() {
@@ -315,13 +322,112 @@ fn anchored_names(text: &str, md: &mut Metadata) {
     }
 }
 
+/// County (and city, if not known yet) from "林泉市委、青柏市委": both names plausible and distinct.
+fn leadership_chain(text: &str, md: &mut Metadata) {
+    for c in LEADERSHIP_CHAIN.captures_iter(text) {
+        let (Some(cn), Some(cs), Some(kn), Some(ks)) = (c.get(1), c.get(2), c.get(3), c.get(4))
+        else {
+            continue;
+        };
+        // "镇在林泉市委": the name starts after the last function word or admin suffix.
+        let city_start = name_start(text, cn.start(), cn.end());
+        let county_start = name_start(text, kn.start(), kn.end());
+        let (city, county) = (&text[city_start..cs.end()], &text[county_start..ks.end()]);
+        if city.chars().count() < 3
+            || county.chars().count() < 3
+            || text[city_start..cn.end()] == text[county_start..kn.end()]
+            || !plausible_name(city)
+            || !plausible_name(county)
+        {
+            continue;
+        }
+        if md.city.is_none() {
+            md.city = Some(char_span(text, city_start, cs.end()));
+        }
+        md.county = Some(char_span(text, county_start, ks.end()));
+        return;
+    }
+}
+
+/// Byte offset in `text[start..end]` after its last char that cannot be part of a name.
+fn name_start(text: &str, start: usize, end: usize) -> usize {
+    text[start..end]
+        .char_indices()
+        .filter(|(_, c)| NOT_IN_NAME.contains(*c))
+        .last()
+        .map_or(start, |(i, c)| start + i + c.len_utf8())
+}
+
 /// Words of two or more chars ending in an admin suffix that are no place names.
 const NOT_NAMES: &[&str] = &[
-    "邀请", "围绕", "参加", "按照", "根据", "配合", "协调", "联合", "报请", "提请", "组织", "争取",
-    "对接", "会同", "联系", "依托", "协助", "上报", "报送", "积极", "主动", "及时", "推动", "督促",
-    "接受", "落实", "完成", "今年", "全年", "认真", "贯彻", "向", "全", "本", "该", "各", "我",
-    "辖", "城", "山", "社", "园", "景", "片", "小", "地", "牧", "郊", "老", "灾", "库", "林", "湖",
-    "盲", "超", "集", "门", "每",
+    "邀请",
+    "围绕",
+    "参加",
+    "按照",
+    "根据",
+    "配合",
+    "协调",
+    "联合",
+    "报请",
+    "提请",
+    "组织",
+    "争取",
+    "对接",
+    "会同",
+    "联系",
+    "依托",
+    "协助",
+    "上报",
+    "报送",
+    "积极",
+    "主动",
+    "及时",
+    "推动",
+    "督促",
+    "东部",
+    "西部",
+    "南部",
+    "北部",
+    "中部",
+    "东南部",
+    "西南部",
+    "东北部",
+    "西北部",
+    "请",
+    "接受",
+    "落实",
+    "完成",
+    "今年",
+    "全年",
+    "认真",
+    "贯彻",
+    "向",
+    "全",
+    "本",
+    "该",
+    "各",
+    "我",
+    "辖",
+    "城",
+    "山",
+    "社",
+    "园",
+    "景",
+    "片",
+    "小",
+    "地",
+    "牧",
+    "郊",
+    "老",
+    "灾",
+    "库",
+    "林",
+    "湖",
+    "盲",
+    "超",
+    "集",
+    "门",
+    "每",
 ];
 
 fn plausible_name(seg: &str) -> bool {
@@ -386,6 +492,35 @@ mod tests {
                 Some(2024)
             )
         );
+    }
+
+    #[test]
+    fn untitled_report_names_township_and_a_county_level_city_in_the_leadership_line() {
+        let r = names(
+            &[],
+            "2024年是双河口镇法治政府建设提质增效的一年。镇党委、政府在林泉市委、青柏市委的领导下，推动依法行政。",
+        );
+        assert_eq!(
+            r,
+            (
+                Some("双河口镇".into()),
+                Some("青柏市".into()),
+                Some("林泉市".into()),
+                Some(2024)
+            )
+        );
+    }
+
+    #[test]
+    fn verbs_and_directions_before_an_admin_suffix_are_no_names() {
+        // "请县司法局干警……授课" opens a paragraph; "西部湿地保护区" is a part of a city.
+        let r = names(
+            &["杏坪镇2024年法治政府建设情况报告"],
+            "杏坪镇在梓川市委、平渚县委的领导下推进法治建设。\n请县司法局干警到村授课24场。\n杏坪镇地处梓川市西部湿地保护区边缘。",
+        );
+        assert_eq!(r.0.as_deref(), Some("杏坪镇"));
+        assert_eq!(r.1.as_deref(), Some("平渚县"));
+        assert_eq!(r.2.as_deref(), Some("梓川市"));
     }
 
     #[test]

@@ -87,7 +87,7 @@ static FIXING_TITLE: Lazy<Regex> = Lazy::new(|| {
 });
 static PLAN_TITLE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"下一步|下步|打算|工作计划|工作思路|工作安排|努力方向|今后|展望|明年|整改|对策|改进措施|(19|20)\d\d年(的)?(工作)?(重点|主要)?(计划|打算|思路|安排|任务)",
+        r"下一步|下步|打算|工作计划|工作思路|工作安排|努力方向|今后|展望|明年|整改|对策|改进措施|(19|20)\d\d年(的)?(工作)?(重点|主要)?(计划|打算|思路|安排|任务)|(19|20)\d\d年(的)?(主要)?工作(重点|要点|目标)|^(下一步|今后|明年)(的)?(主要)?工作(重点|要点|目标)",
     )
 });
 static CAUSE_TITLE: Lazy<Regex> = Lazy::new(|| re(r"原因|根源|成因|症结"));
@@ -107,7 +107,7 @@ static LABEL: Lazy<Regex> = Lazy::new(|| {
 /// A sentence that opens a problems passage outside a problems section.
 static PROBLEM_OPENER: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(清醒|清楚)(地)?(看到|认识到)|(但|然而|不过).{0,40}(仍|还|依然|仍然|也)(存在|有)(一些|若干|不少|诸多)?.{0,12}(问题|不足|短板|差距|薄弱|困难)|(存在|面临)(的)?(主要)?(问题|不足|困难)(主要)?(有|是|表现)|不足之处(主要)?(有|是|表现)|(问题|不足|短板)(主要)?表现(在|为)",
+        r"(清醒|清楚)(地)?(看到|认识到)|^(但|不过|同时)?[，,]?(需要|必须|应当)正视(的是)?|^(但|不过|同时)?[，,]?(不容|不可)忽视的是|(但|然而|不过).{0,40}(仍|还|依然|仍然|也)(存在|有)(一些|若干|不少|诸多)?.{0,12}(问题|不足|短板|差距|薄弱|困难)|(存在|面临)(的)?(主要)?(问题|不足|困难)(主要)?(有|是|表现)|不足之处(主要)?(有|是|表现)|(问题|不足|短板)(主要)?表现(在|为)",
     )
 });
 /// A clause from which the rest of its point (or, ending with a colon, the rest of the
@@ -189,7 +189,10 @@ static AUTHOR_LINE: Lazy<Regex> = Lazy::new(|| {
     )
 });
 static DATE_LINE: Lazy<Regex> = Lazy::new(|| {
-    re(r"^(19|20)\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$|^(19|20)\d\d[-./]\d{1,2}[-./]\d{1,2}$")
+    // "2025年1月8日", "2025年1月" (a sign-off often has no day), "二〇二五年一月", "2025-01-08".
+    re(
+        r"^((19|20)\d\d|[二][〇零○][一二三四五六七八九〇零○]{2})\s*年\s*([\d一二三四五六七八九十]{1,3}\s*月\s*([\d一二三四五六七八九十]{1,3}\s*日)?)?$|^(19|20)\d\d[-./]\d{1,2}([-./]\d{1,2})?$",
+    )
 });
 
 /// "三，下一步工作计划": a short line numbered with a comma (a badly converted "三、").
@@ -954,6 +957,22 @@ mod tests {
         assert_eq!(role_of(&rs, "开展宣讲"), Role::Preamble);
         assert_eq!(role_of(&rs, "普法形式单一"), Role::Shortcomings);
         assert_eq!(role_of(&rs, "丰富普法形式"), Role::Plans);
+    }
+
+    #[test]
+    fn a_years_work_focus_title_opens_plans_and_an_undated_sign_off_states_nothing() {
+        // "2025年工作重点" names next year's plans; the sign-off date often has no day.
+        let rs = roles(concat!(
+            "依法化解矛盾\n调委会全年受理纠纷39件。\n当前面临的困难\n",
+            "一是经费没有保障；二是岛上2个村很少覆盖到。\n",
+            "2025年工作重点\n一是落实履职登记；二是采取船上送法等方式，把岛上村民纳入宣讲范围。\n",
+            "芦荡乡人民政府\n2025年1月",
+        ));
+        assert_eq!(role_of(&rs, "经费没有保障"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "采取船上送法"), Role::Plans);
+        assert_eq!(role_of(&rs, "2025年1月"), Role::Other);
+        let rs = roles("一、存在问题\n经费紧张。\n二〇二五年一月");
+        assert_eq!(role_of(&rs, "二〇二五年一月"), Role::Other);
     }
 
     #[test]
