@@ -353,8 +353,7 @@ fn leadership_chain(text: &str, md: &mut Metadata) {
 fn name_start(text: &str, start: usize, end: usize) -> usize {
     text[start..end]
         .char_indices()
-        .filter(|(_, c)| NOT_IN_NAME.contains(*c))
-        .last()
+        .rfind(|(_, c)| NOT_IN_NAME.contains(*c))
         .map_or(start, |(i, c)| start + i + c.len_utf8())
 }
 
