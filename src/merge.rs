@@ -5,7 +5,7 @@
 //! Reports of a shard that never finished are named as missing; the digest covers the rest.
 
 use crate::models::StoreOptions;
-use crate::output::{write_atomic, write_json_atomic};
+use crate::output::{commit_staged, stage_copy, write_json_atomic, Staged};
 use crate::prompt_files::{PromptFiles, PromptSource};
 use crate::report::ReportSummary;
 use crate::run::setup::{self, ModelChoice};
@@ -134,6 +134,7 @@ pub fn merge(settings: &Settings, cfg: &MergeConfig, quiet: bool) -> Result<RunR
         .map(|(_, r)| r.discover_errors.clone())
         .unwrap_or_default();
     let mut done = Vec::new();
+    let mut copies = Vec::new();
     let mut ids = BTreeSet::new();
     // Each shard's statuses by report id (the first one of an id, as a search would find).
     let by_id: BTreeMap<usize, HashMap<&str, &InputStatus>> = set
@@ -151,7 +152,8 @@ pub fn merge(settings: &Settings, cfg: &MergeConfig, quiet: bool) -> Result<RunR
         .collect();
     // The reports to load (those their shard finished), read and copied in parallel: file
     // reading and JSON parsing are most of a large merge's time before compare.
-    let mut loaded_reports: HashMap<&str, Result<crate::run::DigestInput>> = {
+    type Loaded = (crate::run::DigestInput, Option<Staged>);
+    let mut loaded_reports: HashMap<&str, Result<Loaded>> = {
         use rayon::prelude::*;
         let wanted: Vec<(&Path, &str)> = reference
             .inputs
@@ -191,10 +193,11 @@ pub fn merge(settings: &Settings, cfg: &MergeConfig, quiet: bool) -> Result<RunR
                 .remove(input.id.as_str())
                 .unwrap_or_else(|| load_report(dir, &input.id, &cfg.out))
             {
-                Ok(d) => {
+                Ok((d, copy)) => {
                     statuses.push(s.clone());
                     ids.insert(input.id.clone());
                     done.push(d);
+                    copies.extend(copy);
                 }
                 Err(e) => {
                     tracing::error!("{}: {e:#}", input.source);
@@ -213,6 +216,7 @@ pub fn merge(settings: &Settings, cfg: &MergeConfig, quiet: bool) -> Result<RunR
             )),
         }
     }
+    commit_staged(copies)?;
     // Reports of an earlier merge over other inputs would otherwise sit beside this one's.
     let keep: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
     crate::output::remove_files_not_in(&cfg.out.join("reports"), &keep);
@@ -272,8 +276,13 @@ fn missing(source: &Path, id: &str, reason: String) -> InputStatus {
     }
 }
 
-/// A shard's report and comparable text; the report is copied into the merge's output as is.
-fn load_report(dir: &Path, id: &str, out: &Path) -> Result<crate::run::DigestInput> {
+/// A shard's report and comparable text; the report is copied into the merge's output as is
+/// (a hard link on the same filesystem; moved into place with the others by `commit_staged`).
+fn load_report(
+    dir: &Path,
+    id: &str,
+    out: &Path,
+) -> Result<(crate::run::DigestInput, Option<Staged>)> {
     let path = dir.join("reports").join(format!("{id}.json"));
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let summary: ReportSummary = serde_json::from_slice(&bytes)
@@ -281,9 +290,16 @@ fn load_report(dir: &Path, id: &str, out: &Path) -> Result<crate::run::DigestInp
     let cpath = dir.join(COMPARABLE_DIR).join(format!("{id}.txt"));
     let comparable = std::fs::read_to_string(&cpath)
         .with_context(|| format!("cannot read {}", cpath.display()))?;
-    write_atomic(&out.join("reports").join(format!("{id}.json")), &bytes)?;
-    Ok(crate::run::DigestInput {
-        summary,
-        comparable,
-    })
+    let copy = stage_copy(
+        &path,
+        &bytes,
+        &out.join("reports").join(format!("{id}.json")),
+    )?;
+    Ok((
+        crate::run::DigestInput {
+            summary,
+            comparable,
+        },
+        copy,
+    ))
 }

@@ -8,6 +8,7 @@ use crate::models::generator::{ChatMessage, GenerateOptions, Generator};
 use crate::report::OTHER_THEME;
 use crate::summarise::numbers_absent_from_source;
 use anyhow::{Context, Result};
+use std::collections::HashMap;
 
 /// Average cosine similarity above which two clusters merge.
 pub const MERGE_THRESHOLD: f32 = 0.88;
@@ -71,6 +72,27 @@ fn central(members: &[usize], vectors: &[Vec<f32>]) -> usize {
     best.0
 }
 
+/// One vector per item. Each distinct quote is embedded once, in order of first appearance,
+/// and its vector shared by the items that repeat it word for word (copied reports, stock
+/// phrases): the same vectors for the same texts, at the cost of one pass over the quotes.
+fn embed_distinct(encoder: &Encoder, items: &[Item]) -> Result<Vec<Vec<f32>>> {
+    let mut distinct: Vec<&str> = Vec::new();
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    let slots: Vec<usize> = items
+        .iter()
+        .map(|it| {
+            *first.entry(it.quote.as_str()).or_insert_with(|| {
+                distinct.push(it.quote.as_str());
+                distinct.len() - 1
+            })
+        })
+        .collect();
+    let vectors = encoder
+        .embed(&distinct, EmbedKind::Query)
+        .context("embedding shortcomings that fit no theme")?;
+    Ok(slots.into_iter().map(|k| vectors[k].clone()).collect())
+}
+
 pub(super) fn emerging(
     inputs: &[CompareInput],
     encoder: &Encoder,
@@ -102,10 +124,7 @@ pub(super) fn emerging(
     if items.len() < 2 {
         return Ok(Vec::new());
     }
-    let texts: Vec<&str> = items.iter().map(|i| i.quote.as_str()).collect();
-    let vectors = encoder
-        .embed(&texts, EmbedKind::Query)
-        .context("embedding shortcomings that fit no theme")?;
+    let vectors = embed_distinct(encoder, &items)?;
     let mut out = Vec::new();
     for members in cluster(&vectors, MERGE_THRESHOLD) {
         let mut reports: Vec<String> = Vec::new();
