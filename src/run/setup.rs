@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Bump when a change to the code alters results, so cached reports are recomputed.
-pub(super) const CACHE_VERSION: &str = "3";
+pub(super) const CACHE_VERSION: &str = "4";
 
 /// One model of a run, as recorded in run.json and in shard records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -163,6 +163,13 @@ impl Refinement<'_> {
             if text.chars().count() <= SHORT_ENOUGH_CHARS && is_whole_unit(text, &self.normalized) {
                 continue;
             }
+            // Fast mode's "heading：clause of its body" is two exact pieces of the report that
+            // already say what was done; a rewrite could only blur them.
+            if let Some((title, done)) = text.split_once(super::TITLE_SEPARATOR) {
+                if is_whole_unit(title, &self.normalized) && self.normalized.contains(done) {
+                    continue;
+                }
+            }
             let item: String = evidence.chars().take(MAX_ITEM_INPUT_CHARS).collect();
             let prompt = self.prompts.render(name, &[("item", &item)]);
             let gen = self.generator.chat(

@@ -222,6 +222,62 @@ fn grounded_or(text: String, source: &str, fallback: &str, warnings: &mut Vec<St
     }
 }
 
+/// A run-in title: "3.青少年重点学。" opening a point whose body follows on the same line; a
+/// heading in all but layout, so neither its evidence nor what it did.
+fn is_run_in_title(s: &Sentence) -> bool {
+    let t = s.text.trim();
+    if !starts_with_item_marker(t) || !t.ends_with('。') {
+        return false;
+    }
+    let title = strip_item_marker(t).trim_end_matches('。');
+    // "坚持党建引领，压实法治建设责任。": two short halves are still a title.
+    !title.contains(['；', ';'])
+        && title.matches(['，', ',']).count() <= 1
+        && title.chars().count() <= 24
+}
+
+/// Separates an achievement's title (its heading) from what the point did, in fast mode's
+/// "title：what was done" texts (`compose_fast_summary` lists the titles only).
+pub(crate) const TITLE_SEPARATOR: char = '：';
+
+/// Openers of a clause that frames a work point instead of saying what was done
+/// ("结合牧区群众居住分散的特点", "以民主法治示范村创建为抓手").
+static FRAMING_CLAUSE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        "^(结合|针对|(紧密|紧紧)?围绕|按照|根据|依据|为了|为进一步|紧扣|立足|聚焦|坚持|始终|把|将|借助|依托|利用|通过|深刻认识)|^以.*为(抓手|契机|载体|重点|主线|目标|引领)|契机$",
+    )
+    .expect("valid regex")
+});
+
+/// What a work point did, in the report's words: the first clause (between ，；：。) of its body
+/// that holds a figure ("全年开展法治专题学习9次"), else one of its body's first three clauses;
+/// never a frame ("按照每村不少于5名的标准"), and only a clause of 6–40 chars: a longer one
+/// would repeat the evidence rather than sum it up.
+fn done_clause(
+    structure: &ReportStructure,
+    body: &[usize],
+    figures: &[&crate::structure::Figure],
+) -> Option<String> {
+    let clauses = |text: &str| -> Vec<String> {
+        text.split(['，', ',', '；', ';', '：', ':', '。', '！', '？'])
+            .map(|c| strip_item_marker(c.trim()).trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect()
+    };
+    let fits = |c: &str| (6..=40).contains(&c.chars().count()) && !FRAMING_CLAUSE.is_match(c);
+    let with_figures = figures.iter().flat_map(|f| {
+        let figure = NormalizedText::new(&f.text).text;
+        clauses(&structure.sentences[f.sentence].text)
+            .into_iter()
+            .filter(move |c| c.contains(figure.as_str()))
+    });
+    let first = body
+        .iter()
+        .flat_map(|&i| clauses(&structure.sentences[i].text))
+        .take(3);
+    with_figures.chain(first).find(|c| fits(c))
+}
+
 /// Group achievement sentences into items (一是/（一）/1. markers or paragraph starts).
 fn achievement_items(structure: &ReportStructure) -> Vec<Vec<usize>> {
     let mut items: Vec<Vec<usize>> = Vec::new();
@@ -273,6 +329,14 @@ fn summarise_achievements(
             .iter()
             .filter(|f| item.contains(&f.sentence))
             .collect();
+        // A heading (or run-in title) with a body: the title names the point, the body says
+        // what was done.
+        let titled = item.len() > 1 && (is_heading(lead) || is_run_in_title(lead));
+        let body: Vec<usize> = if titled {
+            item[1..].to_vec()
+        } else {
+            item.clone()
+        };
         let lead_text = if is_heading(lead) && item.len() > 1 {
             strip_item_marker(lead.text.trim()).to_string()
         } else {
@@ -281,6 +345,14 @@ fn summarise_achievements(
         if lead_text.is_empty() {
             continue;
         }
+        // "领导干部带头学：全年开展法治专题学习9次": a title alone tells a reader the topic,
+        // not what was done or how much.
+        let lead_text = match done_clause(structure, &body, &figs).filter(|_| titled) {
+            Some(done) if !lead_text.contains(done.as_str()) => {
+                format!("{lead_text}{TITLE_SEPARATOR}{done}")
+            }
+            _ => lead_text,
+        };
         let text = grounded_or(
             lead_text.clone(),
             &doc.text,
@@ -291,7 +363,7 @@ fn summarise_achievements(
         ev_sents.dedup();
         if ev_sents.is_empty() {
             ev_sents.push(
-                *item
+                *body
                     .iter()
                     .find(|&&i| !is_heading(&structure.sentences[i]))
                     .unwrap_or(&item[0]),
@@ -800,7 +872,13 @@ pub(crate) fn compose_fast_summary(
         .iter()
         .take(6)
         .map(|a| {
-            let mut t = a.text.clone();
+            // The title of a "title：what was done" text: the summary lists topics with their
+            // first figure, and six clauses would not fit its length.
+            let mut t = a
+                .text
+                .split_once(TITLE_SEPARATOR)
+                .map_or(a.text.as_str(), |(title, _)| title)
+                .to_string();
             if let Some(f) = a.figures.first() {
                 if !t.contains(f.as_str()) {
                     t.push('（');
@@ -882,4 +960,60 @@ pub fn summarise_fast(
         summary,
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::Format;
+    use std::path::PathBuf;
+
+    fn achievements_of(text: &str) -> Vec<Achievement> {
+        let doc = SourceDocument {
+            source: PathBuf::from("test.txt"),
+            sha256: String::new(),
+            format: Format::Txt,
+            encoding: Some("UTF-8".to_string()),
+            text: text.to_string(),
+        };
+        let structure = crate::structure::parse(&doc);
+        summarise_achievements(&doc, &structure, &mut Vec::new())
+    }
+
+    /// Given titled work points, each item says what was done: the title, then the clause of
+    /// its body with a figure (not a frame such as "按照每村不少于5名的标准"), else the body's
+    /// first clause that is not a frame; a run-in title ("3.青少年重点学。") is never evidence.
+    #[test]
+    fn titled_work_points_say_what_was_done() {
+        let text = "青石乡2024年法治政府建设情况报告\n\
+            一、主要工作成效\n\
+            （一）坚持党建引领，压实法治建设责任。乡党委把法治建设纳入年度工作要点，理论学习中心组全年开展专题学法8次。\n\
+            2.培育基层法治骨干。按照每村不少于5名的标准，择优选聘“法律明白人”，目前全乡共有“法律明白人”64名。\n\
+            3.青少年重点学。结合学生特点，联合乡派出所在寄宿制学校开展法治宣讲，引导学生从小树立规则意识。\n\
+            二、存在的问题\n\
+            普法经费不足。\n";
+        let got = achievements_of(text);
+        let texts: Vec<&str> = got.iter().map(|a| a.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "坚持党建引领：理论学习中心组全年开展专题学法8次",
+                "培育基层法治骨干：目前全乡共有“法律明白人”64名",
+                "青少年重点学：联合乡派出所在寄宿制学校开展法治宣讲",
+            ]
+        );
+        // The run-in title's item is backed by its body, not by the title sentence.
+        assert!(got[2].evidence[0].quote.starts_with("结合学生特点"));
+        for a in &got {
+            for e in &a.evidence {
+                assert_eq!(
+                    text.chars()
+                        .skip(e.start)
+                        .take(e.end - e.start)
+                        .collect::<String>(),
+                    e.quote
+                );
+            }
+        }
+    }
 }
