@@ -347,10 +347,13 @@ fn summarise_achievements(
         }
         // "领导干部带头学：全年开展法治专题学习9次": a title alone tells a reader the topic,
         // not what was done or how much.
-        let lead_text = match done_clause(structure, &body, &figs).filter(|_| titled) {
-            Some(done) if !lead_text.contains(done.as_str()) => {
+        let lead_text = match done_clause(structure, &body, &figs) {
+            Some(done) if titled && !lead_text.contains(done.as_str()) => {
                 format!("{lead_text}{TITLE_SEPARATOR}{done}")
             }
+            // An untitled paragraph opened by its frame ("围绕《民法典》、草原法等，……"):
+            // what it did is further on.
+            Some(done) if !titled && FRAMING_CLAUSE.is_match(&lead_text) => done,
             _ => lead_text,
         };
         let text = grounded_or(
@@ -982,7 +985,8 @@ mod tests {
 
     /// Given titled work points, each item says what was done: the title, then the clause of
     /// its body with a figure (not a frame such as "按照每村不少于5名的标准"), else the body's
-    /// first clause that is not a frame; a run-in title ("3.青少年重点学。") is never evidence.
+    /// first clause that is not a frame; a run-in title ("3.青少年重点学。") is never evidence;
+    /// an untitled paragraph is named by its first clause unless that is a frame.
     #[test]
     fn titled_work_points_say_what_was_done() {
         let text = "青石乡2024年法治政府建设情况报告\n\
@@ -990,6 +994,7 @@ mod tests {
             （一）坚持党建引领，压实法治建设责任。乡党委把法治建设纳入年度工作要点，理论学习中心组全年开展专题学法8次。\n\
             2.培育基层法治骨干。按照每村不少于5名的标准，择优选聘“法律明白人”，目前全乡共有“法律明白人”64名。\n\
             3.青少年重点学。结合学生特点，联合乡派出所在寄宿制学校开展法治宣讲，引导学生从小树立规则意识。\n\
+            围绕宪法、民法典等，深入村社开展法治宣传活动19场次，受益群众1300余人次。\n\
             二、存在的问题\n\
             普法经费不足。\n";
         let got = achievements_of(text);
@@ -1000,6 +1005,8 @@ mod tests {
                 "坚持党建引领：理论学习中心组全年开展专题学法8次",
                 "培育基层法治骨干：目前全乡共有“法律明白人”64名",
                 "青少年重点学：联合乡派出所在寄宿制学校开展法治宣讲",
+                // An untitled paragraph opened by a frame: what it did.
+                "深入村社开展法治宣传活动19场次",
             ]
         );
         // The run-in title's item is backed by its body, not by the title sentence.
