@@ -7,14 +7,14 @@
 //! once per product or per band of rows:
 //! - Q5_0: `super::q5_0`'s row kernel (AVX-512 VNNI / AVX2 / scalar);
 //! - Q8_0 (the 151,936-row output layer, half of the `attn_v` matrices): the kernel below,
-//!   straight on candle's 34-byte blocks. candle's own Q8_0 dot product is AVX2 with one
-//!   accumulator; with VNNI and two accumulators it takes ~40% less time here
-//!   (`examples/gen_bench`, one thread);
+//!   straight on candle's 34-byte blocks (VNNI `vpdpbusd`, two accumulators; candle's own
+//!   is AVX2 with one);
 //! - everything else (Q4_K, Q6_K, f32 in the test models, …): candle's `GgmlType::vec_dot`
 //!   per row, the same dot product candle's `QMatMul` runs per row, on the same bytes.
 //!
-//! Rows are read ahead with software prefetches, as `q5_0` does: the hardware prefetcher
-//! stops at each 4 KiB page.
+//! Rows are read ahead with software prefetches, as `q5_0` does (the hardware prefetcher
+//! stops at each 4 KiB page): decoding on one thread went from 15.9 to 18.4 tok/s with them
+//! (medians of three alternating runs, BENCHMARKS.md 2026-12-03).
 //!
 //! Each output row is one dot product computed by one thread in a fixed order, so results
 //! do not depend on how the rows are split.
