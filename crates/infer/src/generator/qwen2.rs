@@ -245,20 +245,14 @@ impl ModelWeights {
 
         let span = tracing::span!(tracing::Level::TRACE, "model");
         let span_output = tracing::span!(tracing::Level::TRACE, "output");
-        let fused_decode = output.rows().supported()
-            && layers.iter().all(|l| {
-                [
-                    &l.attention_wq,
-                    &l.attention_wk,
-                    &l.attention_wv,
-                    &l.attention_wo,
-                    &l.mlp.feed_forward_w1,
-                    &l.mlp.feed_forward_w2,
-                    &l.mlp.feed_forward_w3,
-                ]
-                .iter()
-                .all(|w| w.rows().supported())
-            });
+        let fused_decode = decode_supported(
+            &layers,
+            &norm_weights,
+            &output,
+            embedding_length,
+            heads,
+            tok_embeddings.shape().dims(),
+        );
 
         Ok(Self {
             tok_embeddings: std::sync::Arc::new(tok_embeddings),
@@ -324,6 +318,47 @@ impl ModelWeights {
         let _enter = self.span_output.enter();
         self.output.forward(&x)
     }
+}
+
+/// Whether the decoding step can run this model: every weight has a row kernel and every
+/// shape fits the step's buffers (a malformed file goes the general way, whose candle ops
+/// report shape errors, instead of tripping an assertion inside the region).
+fn decode_supported(
+    layers: &[LayerWeights],
+    norms: &NormWeights,
+    output: &Linear,
+    hidden: usize,
+    heads: Heads,
+    embeddings: &[usize],
+) -> bool {
+    let (q_len, kv_len) = (
+        heads.n_head * heads.head_dim,
+        heads.n_kv_head * heads.head_dim,
+    );
+    let ffn = layers
+        .first()
+        .map_or(0, |l| l.mlp.feed_forward_w1.rows().n());
+    let shape = |w: &Linear, n: usize, k: usize| {
+        let r = w.rows();
+        r.supported() && r.n() == n && r.k() == k
+    };
+    embeddings.last() == Some(&hidden)
+        && norms.output.len() == hidden
+        && shape(output, output.rows().n(), hidden)
+        && layers.iter().enumerate().all(|(i, l)| {
+            shape(&l.attention_wq, q_len, hidden)
+                && shape(&l.attention_wk, kv_len, hidden)
+                && shape(&l.attention_wv, kv_len, hidden)
+                && shape(&l.attention_wo, hidden, q_len)
+                && shape(&l.mlp.feed_forward_w1, ffn, hidden)
+                && shape(&l.mlp.feed_forward_w3, ffn, hidden)
+                && shape(&l.mlp.feed_forward_w2, hidden, ffn)
+                && l.attention_bq.len() == q_len
+                && l.attention_bk.len() == kv_len
+                && l.attention_bv.len() == kv_len
+                && norms.attn.get(i).map(Vec::len) == Some(hidden)
+                && norms.ffn.get(i).map(Vec::len) == Some(hidden)
+        })
 }
 
 /// Rows per chunk of a product in the decoding step: about eight chunks per thread (so a
