@@ -307,6 +307,76 @@ pub fn attend(
     Ok(out)
 }
 
+/// Decoding one token, in the steps the decoding region (`super::qwen2`) runs them on
+/// different threads: [`KvCache::reserve`] before the region, then [`rope_and_append`] on
+/// one thread, then [`attend_head`] for every query head, each head on one thread.
+impl KvCache {
+    /// Makes room for `needed` positions (call outside the region: it may reallocate).
+    pub fn reserve_for(&mut self, needed: usize) {
+        self.reserve(needed);
+    }
+}
+
+/// Rotates one token's query (`[n_head * head_dim]`) and key (`[n_kv_head * head_dim]`)
+/// at position `index_pos` and appends its key and value to `cache`, which must hold
+/// exactly `index_pos` positions (and room for one more: [`KvCache::reserve_for`]).
+pub fn rope_and_append(
+    heads: Heads,
+    rope: &Rope,
+    cache: &mut KvCache,
+    q: &mut [f32],
+    k: &mut [f32],
+    v: &[f32],
+    index_pos: usize,
+) -> candle_core::Result<()> {
+    let Heads {
+        n_head,
+        n_kv_head,
+        head_dim: d,
+    } = heads;
+    if n_kv_head == 0 || n_head % n_kv_head != 0 || d % 2 != 0 {
+        candle_core::bail!("attention: {n_head} heads over {n_kv_head} KV heads of {d}")
+    }
+    if q.len() != n_head * d || k.len() != n_kv_head * d || v.len() != n_kv_head * d {
+        candle_core::bail!("attention: one token's q, k, v have the wrong sizes")
+    }
+    if cache.len != index_pos || (cache.n_kv_head, cache.head_dim) != (n_kv_head, d) {
+        candle_core::bail!(
+            "attention: cache holds {} positions, call is at {index_pos}",
+            cache.len
+        )
+    }
+    if index_pos >= rope.context_length() {
+        candle_core::bail!(
+            "prompt of {} tokens exceeds the model's context of {}",
+            index_pos + 1,
+            rope.context_length()
+        )
+    }
+    rope.apply(q, n_head * d, index_pos);
+    rope.apply(k, n_kv_head * d, index_pos);
+    cache.append(k, v, 1);
+    Ok(())
+}
+
+/// Query head `h` of one token (`q`: all heads, rotated) over every position of `cache`
+/// (the token's own included), into `out` (`head_dim` values).
+pub fn attend_head(heads: Heads, cache: &KvCache, q: &[f32], h: usize, out: &mut [f32]) {
+    let d = heads.head_dim;
+    let n_rep = heads.n_head / heads.n_kv_head;
+    let (keys, values) = cache.head(h / n_rep);
+    let scale = 1.0 / (d as f32).sqrt();
+    attend_one(
+        &q[h * d..(h + 1) * d],
+        keys,
+        values,
+        d,
+        cache.len,
+        scale,
+        out,
+    );
+}
+
 /// Attention of one query row over the first `kv_end` keys and values, into `out`.
 fn attend_one(
     q: &[f32],
@@ -424,6 +494,13 @@ fn exp(x: f32) -> f32 {
     p = p * r + 0.5;
     let y = p * r * r + r + 1.0;
     y * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+/// `gate = silu(gate) * up` element-wise, in place (the decoding step).
+pub fn silu_mul_in_place(gate: &mut [f32], up: &[f32]) {
+    for (g, &u) in gate.iter_mut().zip(up) {
+        *g = *g / (1.0 + exp(-*g)) * u;
+    }
 }
 
 /// `silu(gate) * up` element-wise: Qwen2's gated MLP activation in one pass.

@@ -223,6 +223,11 @@ impl KLinear {
         self.bands.size_in_bytes()
     }
 
+    /// The weights' rows in bands (what decoding reads).
+    pub fn bands(&self) -> &RowSplit {
+        &self.bands
+    }
+
     /// `xs @ W^T` for `xs` of shape `(..., k)`; the result has shape `(..., n_out)`, f32.
     /// Fewer activation rows than `Kind::min_rows` (decoding, short prompts) go to
     /// candle's `QMatMul`.

@@ -9,7 +9,9 @@
 //!    helpers every prefill task writes through, the register-tile walk, `hsum_f32x8`;
 //! 3. `amx`: AMX tiles on widened weights (knows no weight format);
 //! 4. `options`: [`KernelOptions`], resolved against what the CPU can do;
-//! 5. `q5_0` (Q5_0 weights; AMX for prefill when allowed), `kquant` (Q4_K/Q6_K prefill).
+//! 5. `q5_0` (Q5_0 weights; AMX for prefill when allowed), `kquant` (Q4_K/Q6_K prefill);
+//! 6. `matvec` (decoding's one-row products over ranges of rows, every weight format),
+//!    `region` (one parallel region per decoded token: spinning barrier, shared chunks).
 //!
 //! This file only declares and re-exports. Nothing here reads the environment: the loaders
 //! get a [`KernelOptions`], resolved once per weight matrix.
@@ -17,8 +19,10 @@
 pub mod amx;
 pub mod cpu_tensor;
 pub mod kquant;
+pub mod matvec;
 pub mod options;
 pub mod q5_0;
+pub mod region;
 pub mod row_split;
 pub mod simd;
 pub mod test_values;

@@ -50,7 +50,7 @@ const DECODE_ROWS: usize = 32;
 /// Weight matrices smaller than this are decoded on the calling thread.
 const SERIAL_BYTES: usize = 128 * 1024;
 /// How far ahead (in bytes of weights) decoding prefetches.
-const PREFETCH_BYTES: usize = 4096;
+pub(crate) const PREFETCH_BYTES: usize = 4096;
 /// Weight rows per rayon task for `m > 1`.
 const PREFILL_ROWS: usize = 32;
 
@@ -97,7 +97,8 @@ pub fn q5_0_to_q8_0(t: &QTensor) -> Result<QTensor> {
 }
 
 /// Activation rows quantized to Q8_0, with the scales widened to f32.
-struct QActs {
+#[derive(Debug, Default)]
+pub(crate) struct QActs {
     /// `m * k` quantized values.
     qs: Vec<i8>,
     /// `m * nbp` scales (the f16-rounded `d` of each block), zero padded.
@@ -190,20 +191,7 @@ impl Q5Linear {
         if m == 1 {
             let mut out = vec![0f32; n];
             let decode = |(c, dst): (usize, &mut [f32])| {
-                let r0 = c * DECODE_ROWS;
-                let w = &self.data[r0 * row_bytes..(r0 + dst.len()) * row_bytes];
-                let mut scratch = vec![0f32; acts.nbp];
-                // Each row is read as three short streams (qs, qh, d), too short for
-                // the hardware prefetcher to lock on: prefetch rows PREFETCH_BYTES
-                // ahead, all of the task's rows being contiguous.
-                let ahead = PREFETCH_BYTES.div_ceil(row_bytes);
-                for (i, (o, wr)) in dst.iter_mut().zip(w.chunks_exact(row_bytes)).enumerate() {
-                    if let Some(next) = w.get((i + ahead) * row_bytes..(i + ahead + 1) * row_bytes)
-                    {
-                        prefetch(next);
-                    }
-                    *o = dot_row(kernel, wr, &acts, &mut scratch);
-                }
+                self.decode_rows(&acts, c * DECODE_ROWS, dst, kernel)
             };
             // Small matrices (k/v projections) are not worth waking the pool for.
             if self.data.len() < SERIAL_BYTES {
@@ -248,6 +236,72 @@ impl Q5Linear {
         unsafe { out.set_len(m * n) };
         out
     }
+}
+
+impl Q5Linear {
+    /// Rows `r0..r0 + out.len()` of `W x` for the one activation row of `acts`, on the
+    /// calling thread (decoding).
+    pub(crate) fn decode_rows(&self, acts: &QActs, r0: usize, out: &mut [f32], kernel: Kernel) {
+        let row_bytes = self.k / QK * Q5_0_BYTES;
+        let w = &self.data[r0 * row_bytes..(r0 + out.len()) * row_bytes];
+        // The scale products of one row: on the stack for rows of up to 8,192 values.
+        let mut stack = [0f32; 256];
+        let mut heap = Vec::new();
+        let scratch: &mut [f32] = if acts.nbp <= stack.len() {
+            &mut stack[..acts.nbp]
+        } else {
+            heap.resize(acts.nbp, 0f32);
+            &mut heap
+        };
+        // Each row is read as three short streams (qs, qh, d), too short for the hardware
+        // prefetcher to lock on: prefetch rows PREFETCH_BYTES ahead, all of the range's rows
+        // being contiguous.
+        let ahead = PREFETCH_BYTES.div_ceil(row_bytes);
+        for (i, (o, wr)) in out.iter_mut().zip(w.chunks_exact(row_bytes)).enumerate() {
+            if let Some(next) = w.get((i + ahead) * row_bytes..(i + ahead + 1) * row_bytes) {
+                prefetch(next);
+            }
+            *o = dot_row(kernel, wr, acts, scratch);
+        }
+    }
+}
+
+impl QActs {
+    /// The quantized values, `m * k`.
+    pub(crate) fn qs(&self) -> &[i8] {
+        &self.qs
+    }
+
+    /// The f16-rounded scale of each block (rows `nbp` apart).
+    pub(crate) fn d(&self) -> &[f32] {
+        &self.d
+    }
+}
+
+/// Quantizes one row `x` into `acts` (its buffers reused), as [`quantize_acts`] does.
+pub(crate) fn quantize_acts_into(x: &[f32], kernel: Kernel, acts: &mut QActs) -> Result<()> {
+    let k = x.len();
+    if !k.is_multiple_of(QK) {
+        candle_core::bail!("Q5Linear: row length {k} is not a multiple of {QK}")
+    }
+    let nb = k / QK;
+    acts.nbp = nb.div_ceil(8) * 8;
+    acts.qs.clear();
+    acts.qs.resize(k, 0);
+    acts.d.clear();
+    acts.d.resize(acts.nbp, 0.0);
+    acts.c.clear();
+    acts.c.resize(acts.nbp, 0.0);
+    for (b, (xb, qb)) in x
+        .chunks_exact(QK)
+        .zip(acts.qs.chunks_exact_mut(QK))
+        .enumerate()
+    {
+        let (d, sum) = quantize_block(kernel, xb, qb);
+        acts.d[b] = d;
+        acts.c[b] = 16.0 * d * sum as f32;
+    }
+    Ok(())
 }
 
 /// Quantizes `m` rows of `k` values to Q8_0 as candle's `BlockQ8_0::from_float` does.
@@ -307,7 +361,7 @@ fn quantize_block_scalar(x: &[f32], q: &mut [i8]) -> (f32, i32) {
 /// Dot product of one weight row with the single activation row of `acts`.
 /// Asks for every cache line of `bytes` to be brought into the caches.
 #[inline]
-fn prefetch(bytes: &[u8]) {
+pub(crate) fn prefetch(bytes: &[u8]) {
     #[cfg(target_arch = "x86_64")]
     for off in (0..bytes.len()).step_by(64) {
         // SAFETY: prefetching is only a hint; the address lies inside `bytes`.

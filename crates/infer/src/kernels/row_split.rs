@@ -9,7 +9,7 @@
 //! passes it to its workers, the benchmark commands pass it to the examples; this crate sets
 //! no variable).
 
-use candle_core::quantized::{QMatMul, QStorage, QTensor};
+use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
 use candle_core::{Module, Result, Tensor};
 use rayon::prelude::*;
 use std::borrow::Cow;
@@ -30,6 +30,10 @@ pub struct RowSplit {
     tensors: Vec<Arc<QTensor>>,
     /// Rows per band (the last band may be shorter).
     per: usize,
+    n: usize,
+    k: usize,
+    row_bytes: usize,
+    dtype: GgmlDType,
 }
 
 impl RowSplit {
@@ -48,6 +52,10 @@ impl RowSplit {
             bands: Vec::with_capacity(bands),
             tensors: Vec::with_capacity(bands),
             per,
+            n,
+            k,
+            row_bytes,
+            dtype: t.dtype(),
         };
         let mut r0 = 0;
         while r0 < n {
@@ -65,6 +73,33 @@ impl RowSplit {
     /// Rows per band (a multiple of `BAND_ALIGN`; the last band may be shorter).
     pub fn rows_per_band(&self) -> usize {
         self.per
+    }
+
+    /// Rows of the whole matrix.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Values per row.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Bytes per row.
+    pub fn row_bytes(&self) -> usize {
+        self.row_bytes
+    }
+
+    pub fn dtype(&self) -> GgmlDType {
+        self.dtype
+    }
+
+    /// The bytes of band `i` (rows `i * rows_per_band()..`).
+    pub fn band(&self, i: usize) -> Result<Cow<'_, [u8]>> {
+        match self.tensors.get(i) {
+            Some(t) => t.data(),
+            None => candle_core::bail!("RowSplit: no band {i} of {}", self.tensors.len()),
+        }
     }
 
     /// The bytes of every band, in row order.
@@ -94,7 +129,6 @@ impl RowSplit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::quantized::GgmlDType;
     use candle_core::Device;
 
     #[test]
