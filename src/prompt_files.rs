@@ -43,7 +43,14 @@ const BUILT_IN: &[(&str, &str)] = &[
         "shortcomings.txt",
         include_str!("../prompts/shortcomings.txt"),
     ),
-    ("summary.txt", include_str!("../prompts/summary.txt")),
+    (
+        "summary_achievements.txt",
+        include_str!("../prompts/summary_achievements.txt"),
+    ),
+    (
+        "summary_problems.txt",
+        include_str!("../prompts/summary_problems.txt"),
+    ),
     (
         "summary_fast.txt",
         include_str!("../prompts/summary_fast.txt"),

@@ -51,7 +51,25 @@ pub struct ReportSummary {
     pub shortcomings: Vec<Shortcoming>,
     pub plans: Vec<Plan>,
     pub summary: String,
+    /// Who wrote `summary`: the generator (full mode, every sentence checked) or the
+    /// composer (fast mode, or full mode when the generated text failed its checks).
+    #[serde(default)]
+    pub summary_origin: SummaryOrigin,
     pub warnings: Vec<String>,
+}
+
+/// Who wrote a report's summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SummaryOrigin {
+    /// Composed from the item texts by the `summary_fast.txt` template.
+    #[default]
+    Composed,
+    /// Generated: the achievements sentence and, when the report states problems, the
+    /// problems sentence.
+    Generated,
+    /// The achievements sentence generated, the problems composed from their themes.
+    PartlyGenerated,
 }
 
 /// Theme id used for a shortcoming that fits no theme of the themes file.

@@ -168,6 +168,7 @@ fn summary_from_gold(id: &str, g: &serde_json::Value, text: &str) -> ReportSumma
             })
             .collect(),
         summary: g["summary"].as_str().unwrap_or("").to_string(),
+        summary_origin: Default::default(),
         warnings: vec![],
     }
 }

@@ -85,6 +85,7 @@ fn perfect_report(g: &Value) -> ReportSummary {
             })
             .collect(),
         summary: g["summary"].as_str().unwrap().to_string(),
+        summary_origin: Default::default(),
         warnings: vec![],
     }
 }

@@ -271,6 +271,7 @@ fn tiny_model_is_deterministic_and_kv_cache_is_cleared_between_prompts() {
     let chunked = GenerateOptions {
         max_new_tokens: 12,
         prefill_chunk: 2,
+        ..Default::default()
     };
     assert_eq!(g2.chat(&ask("法治 政府"), &chunked).unwrap().text, a.text);
 }

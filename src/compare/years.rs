@@ -686,6 +686,7 @@ mod tests {
             shortcomings: vec![],
             plans: vec![],
             summary: String::new(),
+            summary_origin: Default::default(),
             warnings: vec![],
         }
     }

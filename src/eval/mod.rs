@@ -46,6 +46,7 @@
 //! equals the report's.
 //! If neither works, the evidence metrics of that report are not computable.
 
+pub mod writing;
 pub mod years;
 
 use crate::document::{char_offset, slice_chars};
@@ -209,6 +210,9 @@ pub struct ReportScore {
     pub fabricated_numbers: Option<usize>,
     pub fabricated: Vec<Fabricated>,
     pub summary_rouge_l: Option<f64>,
+    /// Numbers of the summary that the source contains / numbers in the summary.
+    #[serde(default)]
+    pub summary_numbers: Option<Ratio>,
     pub township_gold: Option<String>,
     pub township_predicted: Option<String>,
     pub township_correct: bool,
@@ -237,6 +241,8 @@ pub struct Overall {
     /// Up to [`MAX_EXAMPLES`] fabricated numbers, in report order.
     pub fabricated_examples: Vec<Fabricated>,
     pub summary_rouge_l: Option<f64>,
+    #[serde(default)]
+    pub summary_numbers: Option<Ratio>,
     pub township_accuracy: Ratio,
 }
 
@@ -252,6 +258,10 @@ pub struct EvalReport {
     /// Year over year, for a year-pair gold folder (`pairs.gold.json`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub years: Option<years::YearsScore>,
+    /// What the generator wrote and what the checks refused, over every report of the run
+    /// (no gold needed).
+    #[serde(default)]
+    pub writing: writing::Writing,
 }
 
 fn definitions() -> BTreeMap<String, String> {
@@ -266,6 +276,8 @@ fn definitions() -> BTreeMap<String, String> {
         ("exact_quotes", "evidence items (all items) whose start..end char slice of the source equals the quote"),
         ("fabricated_numbers", "numbers (arabic incl. decimals/%, full-width folded; Chinese numerals with a unit such as 三场, 近四成) in any text or summary that the source does not contain; lower is better"),
         ("summary_rouge_l", "ROUGE-L F1 at character level over letters and digits (no whitespace/punctuation, simplified script); overall = mean"),
+        ("summary_numbers", "numbers of the summary that the source contains / numbers in the summary"),
+        ("writing", "over every report of the run, no gold needed: summaries generated (every sentence passed the checks) / partly generated (work sentence generated, problems composed) / composed; mean summary length in characters; item texts the generator rewrote, and its rewrites and summary sentences refused, by reason"),
         ("township_accuracy", "predicted township equals the gold township exactly as written"),
         ("not_computable", "null / n/a: the source text could not be read or the denominator is 0"),
     ];
@@ -395,6 +407,7 @@ fn evaluate_reports(gold_dir: &Path, out_dir: &Path) -> Result<EvalReport> {
         reports: scores,
         warnings,
         years: None,
+        writing: writing::Writing::of(runs.iter().map(|(_, r)| r)),
     })
 }
 
@@ -584,6 +597,7 @@ fn score_report(
         fabricated_numbers: None,
         fabricated: Vec::new(),
         summary_rouge_l,
+        summary_numbers: None,
         township_gold: g.township.clone(),
         township_predicted: r.township.clone(),
         township_correct,
@@ -691,6 +705,16 @@ fn score_report(
             }
         }
     }
+    let summary_fabricated = score
+        .fabricated
+        .iter()
+        .filter(|f| f.field == "summary")
+        .count();
+    let summary_numbers = extract_numbers(&r.summary).len();
+    score.summary_numbers = Some(Ratio::new(
+        summary_numbers - summary_fabricated.min(summary_numbers),
+        summary_numbers,
+    ));
     score.numbers_checked = Some(checked);
     score.fabricated_numbers = Some(score.fabricated.len());
     score.notes = notes;
@@ -746,6 +770,7 @@ fn aggregate(
         fabricated_examples,
         summary_rouge_l: (!rouge.is_empty())
             .then(|| rouge.iter().sum::<f64>() / rouge.len() as f64),
+        summary_numbers: sum_ratio(&|s| s.summary_numbers.clone()),
         township_accuracy: Ratio::new(
             scores.iter().filter(|s| s.township_correct).count(),
             scores.len(),
@@ -1192,6 +1217,12 @@ pub fn render_table(e: &EvalReport) -> String {
         );
     }
     let _ = writeln!(s, "summary ROUGE-L (mean): {}", fmt_opt(o.summary_rouge_l));
+    let _ = writeln!(
+        s,
+        "summary numbers in the source: {}",
+        fmt_ratio(o.summary_numbers.as_ref())
+    );
+    s.push_str(&e.writing.render());
     let _ = writeln!(
         s,
         "township accuracy:     {}",

@@ -1,13 +1,13 @@
 //! Full mode: the generator rewrites item texts and the summary from prompt templates; every
 //! generated sentence is checked (numbers in the source, meaning close to its evidence).
 
-use super::grounding::{doubled_chars_absent_from_source, strip_markdown};
+use super::grounding::{doubled_chars_absent_from_source, strip_markdown, unsupported_clause};
 use super::{compose_fast_summary, numbers_absent_from_source, problem_labels, Prompts, Template};
 use crate::document::SourceDocument;
 use crate::models::encoder::{cosine, EmbedKind, Encoder};
 use crate::models::generator::{ChatMessage, GenerateOptions, Generator};
 use crate::normalize::NormalizedText;
-use crate::report::{Evidence, ReportSummary};
+use crate::report::{Evidence, ReportSummary, Shortcoming, SummaryOrigin};
 use crate::structure::ReportStructure;
 use crate::themes::ThemeSet;
 use anyhow::Result;
@@ -23,8 +23,10 @@ const SHORT_ENOUGH_CHARS: usize = 24;
 const MAX_ITEM_CHARS: usize = 50;
 /// A generated summary sentence longer than this is copied material.
 const MAX_SUMMARY_SENTENCE_CHARS: usize = 150;
-/// Less generated summary text than this after the checks: compose the summary instead.
-const MIN_SUMMARY_CHARS: usize = 40;
+/// Work points the summary's first sentence is made from.
+const SUMMARY_WORK_POINTS: usize = 3;
+/// Token budget of one summary sentence (a Chinese character is about one token).
+const SENTENCE_TOKENS: usize = 120;
 
 fn is_chinese(s: &str) -> bool {
     let han = s
@@ -199,63 +201,72 @@ impl Refinement<'_> {
         Ok(())
     }
 
-    /// The summary's sentences that pass the checks, from one generator call.
-    fn generate_summary(&mut self, m: &SummaryMaterial) -> Result<Vec<String>> {
-        let prompt = self.prompts.render(
-            Template::Summary,
+    /// One sentence of the summary from `points`, or `None` (with a warning) when the
+    /// generated sentence fails a check. The model is given the points one per line and the
+    /// opening of its answer (the template's part after [`super::ANSWER_MARKER`]), never sees
+    /// a line break, and stops at its first full stop: one short task per call is what a
+    /// small model does well.
+    fn generate_sentence(
+        &mut self,
+        name: Template,
+        m: &SummaryMaterial,
+        points: &[SummaryPoint],
+    ) -> Result<Option<String>> {
+        let items: Vec<String> = points.iter().map(|p| format!("- {}", p.shown)).collect();
+        let (prompt, opening) = self.prompts.render_with_answer(
+            name,
             &[
                 ("township", &m.township),
                 ("year", &m.year),
-                ("achievements", &m.achievements.join("\n")),
-                ("problems", &m.problems.join("\n")),
+                ("items", &items.join("\n")),
             ],
         );
         let gen = self.generator.chat(
             &[ChatMessage::user(prompt)],
             &GenerateOptions {
-                max_new_tokens: 220,
+                max_new_tokens: SENTENCE_TOKENS,
+                answer_prefix: opening.clone(),
+                stop_after: "。".into(),
+                single_line: true,
                 ..Default::default()
             },
         )?;
-        let template = self.prompts.template(Template::Summary);
-        let mut kept: Vec<String> = Vec::new();
-        let mut material_vec: Option<Vec<f32>> = None;
-        let sentences: Vec<&str> = gen.text.split_inclusive(['。', '！', '\n']).collect();
-        let n_sentences = sentences.len();
-        for (k, sent) in sentences.into_iter().enumerate() {
-            let cleaned = strip_markdown(sent);
-            let s = cleaned.as_str();
-            if s.is_empty() {
-                continue;
-            }
-            // The token budget ran out mid-sentence: never print half a sentence.
-            let unfinished = k + 1 == n_sentences && !gen.stopped && !s.ends_with(['。', '！']);
-            let refused = summary_sentence_form(s, unfinished, &kept, template)
-                .or_else(|| summary_sentence_grounding(s, &m.grounding, self.source));
-            if let Some(warning) = refused {
-                self.warnings.push(warning);
-                continue;
-            }
-            if material_vec.is_none() {
-                material_vec = self
-                    .encoder
-                    .embed(&[m.text.as_str()], EmbedKind::Query)?
-                    .pop();
-            }
-            let v = self.encoder.embed(&[s], EmbedKind::Query)?;
-            let sim = material_vec
-                .as_ref()
-                .map(|m| cosine(m, &v[0]))
-                .unwrap_or(0.0);
-            if sim < MIN_SIMILARITY {
-                self.warnings.push(format!(
-                    "summary: generated sentence dropped (similarity {sim:.2}): {s}"
-                ));
-                continue;
-            }
-            kept.push(s.to_string());
+        let mut body = strip_markdown(gen.text.trim());
+        if gen.stopped && !body.ends_with(['。', '！']) {
+            // The model ended its turn instead of the sentence.
+            body.push('。');
         }
-        Ok(kept)
+        let sentence = format!("{opening}{body}");
+        let template = self.prompts.template(name);
+        let support: Vec<String> = points.iter().map(|p| p.support.clone()).collect();
+        let refused = summary_sentence_form(&sentence, !gen.stopped, &[], template)
+            // The opening is the template's, its year checked against the report already.
+            .or_else(|| summary_sentence_grounding(&body, &support.join("\n"), self.source))
+            .or_else(|| {
+                echoes_template(&body, template, self.source).map(|run| {
+                    format!("summary: generated sentence echoes the prompt (`{run}`): {sentence}")
+                })
+            })
+            .or_else(|| {
+                unsupported_clause(&body, &support)
+                    .map(|why| format!("summary: generated sentence dropped ({why}): {sentence}"))
+            });
+        if let Some(warning) = refused {
+            self.warnings.push(warning);
+            return Ok(None);
+        }
+        let shown: Vec<&str> = points.iter().map(|p| p.shown.as_str()).collect();
+        let e = self
+            .encoder
+            .embed(&[sentence.as_str(), &shown.join("\n")], EmbedKind::Query)?;
+        let sim = cosine(&e[0], &e[1]);
+        if sim < MIN_SIMILARITY {
+            self.warnings.push(format!(
+                "summary: generated sentence dropped (similarity {sim:.2} to its material): {sentence}"
+            ));
+            return Ok(None);
+        }
+        Ok(Some(sentence))
     }
 }
 
@@ -323,26 +334,32 @@ fn summary_sentence_grounding(s: &str, grounding: &str, source: &str) -> Option<
     None
 }
 
-/// What the summary is made from. The material is the (checked) short item texts: given long
-/// passages or figure lists, small models copy them instead of summarising.
+/// One work point or problem as the summary's generator sees it.
+struct SummaryPoint {
+    /// What the model is given: the item's text, or its "what was done" part.
+    shown: String,
+    /// What a sentence drawn from it may say: the item's text, evidence and figures.
+    support: String,
+}
+
+/// What the summary is made from: the (checked) short item texts, never long passages (given
+/// those, small models copy them instead of summarising).
 struct SummaryMaterial {
     township: String,
+    /// "2024年", or empty when the report states no year.
     year: String,
-    achievements: Vec<String>,
-    problems: Vec<String>,
-    /// The problems' theme labels, which the summary must name.
+    /// The leading work points with figures (else the first ones), for the first sentence.
+    achievements: Vec<SummaryPoint>,
+    problems: Vec<SummaryPoint>,
+    /// The problems' theme labels, for a summary whose problems sentence is composed.
     labels: Vec<String>,
-    /// What the summary's numbers may come from: the evidence and figures of the items the
-    /// generator was given.
-    grounding: String,
-    /// Items and labels as one text, for the similarity check.
-    text: String,
 }
 
 impl SummaryMaterial {
     fn new(
         out: &ReportSummary,
         structure: &ReportStructure,
+        doc: &SourceDocument,
         themes: &ThemeSet,
         achievement_evidence: &[String],
         shortcoming_evidence: &[String],
@@ -352,45 +369,56 @@ impl SummaryMaterial {
             .as_deref()
             .map(|t| NormalizedText::new(t).text)
             .unwrap_or_else(|| "本乡镇".to_string());
-        let year = structure.year.map(|y| y.to_string()).unwrap_or_default();
-        let achievements: Vec<String> = out
-            .achievements
-            .iter()
-            .take(MAX_ITEMS)
-            .map(|a| a.text.clone())
+        let year = structure
+            .year
+            .map(|y| y.to_string())
+            .filter(|y| doc.text.contains(y.as_str()))
+            .map(|y| format!("{y}年"))
+            .unwrap_or_default();
+        let with_figures: Vec<usize> = (0..out.achievements.len())
+            .filter(|&i| !out.achievements[i].figures.is_empty())
             .collect();
-        let labels = problem_labels(&out.shortcomings, themes);
-        let problems: Vec<String> = out
+        let chosen: Vec<usize> = if with_figures.is_empty() {
+            (0..out.achievements.len()).collect()
+        } else {
+            with_figures
+        };
+        let achievements = chosen
+            .into_iter()
+            .take(SUMMARY_WORK_POINTS)
+            .map(|i| {
+                let a = &out.achievements[i];
+                // "title：what was done": the numbers are in what was done.
+                let shown = a
+                    .text
+                    .split_once(super::TITLE_SEPARATOR)
+                    .map_or(a.text.as_str(), |(_, done)| done)
+                    .to_string();
+                let mut support = vec![NormalizedText::new(&a.text).text];
+                support.extend(achievement_evidence.get(i).cloned());
+                support.extend(a.figures.iter().map(|f| NormalizedText::new(f).text));
+                SummaryPoint {
+                    shown,
+                    support: support.join("\n"),
+                }
+            })
+            .collect();
+        let problems = out
             .shortcomings
             .iter()
+            .zip(shortcoming_evidence)
             .take(MAX_ITEMS)
-            .map(|s| s.text.clone())
+            .map(|(s, evidence)| SummaryPoint {
+                shown: s.text.clone(),
+                support: format!("{}\n{evidence}", NormalizedText::new(&s.text).text),
+            })
             .collect();
-        let mut g = vec![township.clone(), year.clone()];
-        for (a, evidence) in out
-            .achievements
-            .iter()
-            .zip(achievement_evidence)
-            .take(MAX_ITEMS)
-        {
-            g.push(evidence.clone());
-            g.extend(a.figures.iter().map(|f| NormalizedText::new(f).text));
-        }
-        g.extend(shortcoming_evidence.iter().take(MAX_ITEMS).cloned());
-        let text = format!(
-            "{}\n{}\n{}",
-            achievements.join("\n"),
-            problems.join("\n"),
-            labels.join("、")
-        );
         SummaryMaterial {
             township,
             year,
             achievements,
             problems,
-            labels,
-            grounding: g.join("\n"),
-            text,
+            labels: problem_labels(&out.shortcomings, themes),
         }
     }
 }
@@ -448,43 +476,97 @@ pub fn refine_full(
     let material = SummaryMaterial::new(
         &out,
         structure,
+        doc,
         themes,
         &achievement_evidence,
         &shortcoming_evidence,
     );
-    let kept = r.generate_summary(&material)?;
-    let mut warnings = r.warnings;
-    out.summary = if kept.concat().chars().count() < MIN_SUMMARY_CHARS {
-        // Compose the summary from the full-mode item texts instead: every one of them was
-        // checked against its evidence.
-        warnings.push(
-            "summary: too little generated text passed the checks; summary composed from the items"
-                .into(),
-        );
-        compose_fast_summary(
-            prompts,
-            structure,
-            doc,
-            &out.achievements,
-            &out.shortcomings,
-            themes,
-            &mut warnings,
-        )
+    let achievements = if material.achievements.is_empty() {
+        None
     } else {
-        let mut summary = kept.concat();
-        // Make sure the summary names every problem by its theme: a reader comparing
-        // townships looks for those labels.
-        if material
-            .labels
-            .iter()
-            .any(|l| !summary.contains(l.as_str()))
-        {
-            summary.push_str(&format!("存在的主要问题：{}。", material.labels.join("；")));
+        r.generate_sentence(
+            Template::SummaryAchievements,
+            &material,
+            &material.achievements,
+        )?
+    };
+    let problems = match achievements {
+        Some(_) if !material.problems.is_empty() => {
+            r.generate_sentence(Template::SummaryProblems, &material, &material.problems)?
         }
-        summary
+        _ => None,
+    };
+    let mut warnings = r.warnings;
+    (out.summary, out.summary_origin) = match (achievements, problems) {
+        (Some(a), Some(p)) => {
+            let mut summary = format!("{a}{p}");
+            // The themes too, as the digest names them: a reader comparing townships looks
+            // for those labels, and the sentence says the problems in the report's words.
+            let missing: Vec<&str> = material
+                .labels
+                .iter()
+                .map(String::as_str)
+                .filter(|l| !summary.contains(l))
+                .collect();
+            if !missing.is_empty() {
+                summary.push_str(&format!("问题归类：{}。", material.labels.join("、")));
+            }
+            (summary, SummaryOrigin::Generated)
+        }
+        (Some(a), None) if material.problems.is_empty() => (
+            format!(
+                "{a}{}",
+                composed_problems(&material.labels, &out.shortcomings)
+            ),
+            SummaryOrigin::Generated,
+        ),
+        (Some(a), None) => (
+            format!(
+                "{a}{}",
+                composed_problems(&material.labels, &out.shortcomings)
+            ),
+            SummaryOrigin::PartlyGenerated,
+        ),
+        (None, _) => {
+            // Compose the summary from the full-mode item texts instead: every one of them
+            // was checked against its evidence.
+            warnings.push(
+                "summary: no generated sentence on the work done passed the checks; summary composed from the items"
+                    .into(),
+            );
+            let composed = compose_fast_summary(
+                prompts,
+                structure,
+                doc,
+                &out.achievements,
+                &out.shortcomings,
+                themes,
+                &mut warnings,
+            );
+            (composed, SummaryOrigin::Composed)
+        }
     };
     out.warnings.extend(warnings);
     Ok(out)
+}
+
+/// The problems part of a summary whose problems sentence is not generated: the problems'
+/// theme labels, else the leading clauses of the first shortcomings.
+fn composed_problems(labels: &[String], shortcomings: &[Shortcoming]) -> String {
+    let named: Vec<String> = if labels.is_empty() {
+        shortcomings
+            .iter()
+            .take(3)
+            .map(|s| super::leading_clause(&s.text))
+            .collect()
+    } else {
+        labels.to_vec()
+    };
+    if named.is_empty() {
+        "存在的主要问题：报告未列出。".to_string()
+    } else {
+        format!("存在的主要问题：{}。", named.join("；"))
+    }
 }
 
 #[cfg(test)]

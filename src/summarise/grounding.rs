@@ -141,9 +141,105 @@ pub fn strip_markdown(text: &str) -> String {
         .to_string()
 }
 
+/// Words that join a summary's clauses and state no fact of their own ("……等问题"): left out
+/// when a clause's support is measured.
+const CONNECTIVES: [&str; 6] = ["等问题", "的问题", "问题", "以及", "存在", "方面"];
+
+/// Share of a generated clause's character pairs that must occur in one single item of its
+/// material. Below it the clause says something no item says: a blend of two items ("专题学习
+/// 活动41场次" from "专题学习9次" and "普法活动41场次") or filler ("需要进一步完善法律体系").
+pub const MIN_CLAUSE_SUPPORT: f32 = 0.6;
+
+/// Han characters and digits of `s`, as adjacent pairs.
+fn char_pairs(s: &str) -> Vec<String> {
+    let kept: Vec<char> = s
+        .chars()
+        .filter(|&c| is_han(c) || c.is_ascii_digit())
+        .collect();
+    kept.windows(2).map(|w| w.iter().collect()).collect()
+}
+
+/// The first clause of a generated sentence that no single item of `material` supports, and
+/// why; `None` when every clause is supported. A clause is supported by the item holding the
+/// most of its character pairs when that item holds at least [`MIN_CLAUSE_SUPPORT`] of them
+/// and every number of the clause: a true number attached to the wrong work point is refused.
+/// `material` is normalised text (simplified, half-width), as is `sentence`.
+pub fn unsupported_clause(sentence: &str, material: &[String]) -> Option<String> {
+    for clause in sentence.split(['，', '、', '；', '。', '！', '：', ',', ';', ':']) {
+        let mut c = clause.to_string();
+        for w in CONNECTIVES {
+            c = c.replace(w, "");
+        }
+        let pairs = char_pairs(&c);
+        let numbers = numbers_absent_from_source(&c, "");
+        if pairs.len() < 2 && numbers.is_empty() {
+            continue;
+        }
+        let held = |m: &String| pairs.iter().filter(|p| m.contains(p.as_str())).count();
+        // The first best item wins a tie: deterministic.
+        let best = material.iter().fold(None::<&String>, |b, m| match b {
+            Some(b) if held(b) >= held(m) => Some(b),
+            _ => Some(m),
+        });
+        let Some(best) = best else {
+            return Some(format!("`{clause}` has no material"));
+        };
+        let share = if pairs.is_empty() {
+            1.0
+        } else {
+            held(best) as f32 / pairs.len() as f32
+        };
+        if share < MIN_CLAUSE_SUPPORT {
+            return Some(format!(
+                "`{clause}`: no item says it (best {:.0}% of its words)",
+                share * 100.0
+            ));
+        }
+        let absent = numbers_absent_from_source(&c, best);
+        if !absent.is_empty() {
+            return Some(format!(
+                "`{clause}`: {} not in the item it summarises",
+                absent.join(", ")
+            ));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_clause_must_be_said_by_one_item_with_its_numbers() {
+        let items: Vec<String> = [
+            "全年开展法治专题学习9次",
+            "深入冬春草场、牧民定居点开展马背上的普法活动41场次",
+            "全年开展草原执法巡查96次",
+        ]
+        .map(String::from)
+        .to_vec();
+        // Items joined into one sentence: every clause is one item's.
+        assert_eq!(
+            unsupported_clause(
+                "全年开展法治专题学习9次，马背上的普法活动41场次，草原执法巡查96次。",
+                &items
+            ),
+            None
+        );
+        // A true number moved to another work point.
+        let moved = unsupported_clause("全年开展法治专题学习41次", &items);
+        assert!(moved.is_some_and(|w| w.contains("41")));
+        // A blend of two items, and filler no item says.
+        assert!(unsupported_clause("普法专题学习活动41场次", &items).is_some());
+        assert!(unsupported_clause("需要进一步完善法律体系", &items).is_some());
+        // Joining words are not facts.
+        let problems = vec!["普法专项工作经费紧张".to_string()];
+        assert_eq!(
+            unsupported_clause("普法专项工作经费紧张等问题。", &problems),
+            None
+        );
+    }
 
     #[test]
     fn numbers_present_in_the_source_pass() {

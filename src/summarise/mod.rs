@@ -101,16 +101,19 @@ pub enum Template {
     Achievements,
     /// Full mode: rewrite one shortcoming.
     Shortcomings,
-    /// Full mode: the report summary.
-    Summary,
+    /// Full mode: the summary's sentence on what was done, from the leading work points.
+    SummaryAchievements,
+    /// Full mode: the summary's sentence on what is still wrong, from the shortcomings.
+    SummaryProblems,
 }
 
 impl Template {
-    pub const ALL: [Template; 4] = [
+    pub const ALL: [Template; 5] = [
         Template::SummaryFast,
         Template::Achievements,
         Template::Shortcomings,
-        Template::Summary,
+        Template::SummaryAchievements,
+        Template::SummaryProblems,
     ];
 
     pub fn file_name(self) -> &'static str {
@@ -118,7 +121,8 @@ impl Template {
             Template::SummaryFast => "summary_fast.txt",
             Template::Achievements => "achievements.txt",
             Template::Shortcomings => "shortcomings.txt",
-            Template::Summary => "summary.txt",
+            Template::SummaryAchievements => "summary_achievements.txt",
+            Template::SummaryProblems => "summary_problems.txt",
         }
     }
 }
@@ -167,14 +171,34 @@ impl Prompts {
             .unwrap_or_default()
     }
 
-    /// Fill `{key}` placeholders.
+    /// Fill `{key}` placeholders of the whole template.
     pub fn render(&self, t: Template, vars: &[(&str, &str)]) -> String {
-        let mut out = self.template(t).trim().to_string();
-        for (k, v) in vars {
-            out = out.replace(&format!("{{{k}}}"), v);
-        }
-        out
+        fill(self.template(t).trim(), vars)
     }
+
+    /// The prompt and the opening of the answer: a template may end with a line
+    /// [`ANSWER_MARKER`] followed by the text the model's answer starts with (placeholders
+    /// filled in both). Without the marker the answer opening is empty.
+    pub fn render_with_answer(&self, t: Template, vars: &[(&str, &str)]) -> (String, String) {
+        let text = self.template(t);
+        let (prompt, answer) = match text.split_once(ANSWER_MARKER) {
+            Some((p, a)) => (p, a.trim_matches(['\n', '\r'])),
+            None => (text, ""),
+        };
+        (fill(prompt.trim(), vars), fill(answer, vars))
+    }
+}
+
+/// The line of a prompt template after which the opening of the model's answer follows.
+pub const ANSWER_MARKER: &str = "=== 回答开头 ===";
+
+/// Fill `{key}` placeholders.
+fn fill(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = template.to_string();
+    for (k, v) in vars {
+        out = out.replace(&format!("{{{k}}}"), v);
+    }
+    out
 }
 
 fn is_heading(s: &Sentence) -> bool {
@@ -961,6 +985,7 @@ pub fn summarise_fast(
         shortcomings,
         plans,
         summary,
+        summary_origin: Default::default(),
         warnings,
     })
 }

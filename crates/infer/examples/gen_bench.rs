@@ -90,6 +90,7 @@ fn main() -> anyhow::Result<()> {
             &GenerateOptions {
                 max_new_tokens: decode,
                 prefill_chunk: chunk,
+                ..Default::default()
             },
         )?;
         println!("{out:?}");
