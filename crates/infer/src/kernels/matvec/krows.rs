@@ -23,7 +23,13 @@
 //!   (llama.cpp's AVX2 code).
 //! - `Scalar`: the same integer sums, portable; the reference in the tests.
 //!
-//! Rows are read ahead with software prefetches, as for the other formats.
+//! Rows are read ahead with software prefetches, as for the other formats, but as a stream:
+//! the SIMD kernels prefetch the bytes `PREFETCH_BYTES` past each super-block as they read
+//! it, across the ends of rows and of the range (the next rows are usually the same thread's
+//! next chunk; a prefetch is only a hint and never faults). Prefetching each next row
+//! whole, as `q5_0` does, issues one burst of 80 to 115 prefetches per row of `ffn_down`
+//! (k = 8,960) and streamed only 7-9 GB/s from memory on one core, against 12-14 GB/s this
+//! way (`speed::kq_rows_speed`, ~400 MB of rows, noisy shared machine).
 
 use crate::kernels::q5_0::{prefetch, PREFETCH_BYTES};
 use crate::kernels::simd::Kernel;
@@ -139,8 +145,11 @@ pub(super) fn kq_rows(
     }
     let ahead = PREFETCH_BYTES.div_ceil(row_bytes.max(1));
     for (i, (o, row)) in out.iter_mut().zip(w.chunks_exact(row_bytes)).enumerate() {
-        if let Some(next) = w.get((i + ahead) * row_bytes..(i + ahead + 1) * row_bytes) {
-            prefetch(next);
+        // The SIMD kernels prefetch as they go (see `x86::prefetch_ahead`).
+        if kernel == Kernel::Scalar {
+            if let Some(next) = w.get((i + ahead) * row_bytes..(i + ahead + 1) * row_bytes) {
+                prefetch(next);
+            }
         }
         *o = match (kernel, format) {
             (Kernel::Scalar, KFormat::Q4K) => q4k_dot_scalar(row, acts),
@@ -265,8 +274,21 @@ fn q6k_dot_scalar(row: &[u8], a: &Q8KActs) -> f32 {
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::{Q8KActs, Q4K_BYTES, Q6K_BYTES, QK_K};
+    use crate::kernels::q5_0::PREFETCH_BYTES;
     use crate::kernels::simd::hsum_f32x8;
     use std::arch::x86_64::*;
+
+    /// Asks for the cache lines of the `bytes` bytes `PREFETCH_BYTES` past `p` (a
+    /// super-block being read). The address may lie past the weights: it is computed
+    /// with `wrapping_add` and only prefetched, which never faults.
+    #[inline(always)]
+    fn prefetch_ahead(p: *const u8, bytes: usize) {
+        let q = p.wrapping_add(PREFETCH_BYTES);
+        for off in (0..bytes).step_by(64) {
+            // SAFETY: a prefetch is a hint; it reads nothing and cannot fault.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(q.wrapping_add(off) as *const i8) };
+        }
+    }
 
     /// `quantize_block_scalar`, bit-identical for finite inputs: the same maximum (the
     /// first value of largest magnitude), the same products, rounding half away from zero
@@ -413,6 +435,7 @@ mod x86 {
         unsafe {
             for sb in 0..nsb {
                 let blk = row.as_ptr().add(sb * Q4K_BYTES);
+                prefetch_ahead(blk, Q4K_BYTES);
                 let da = *a.d.get_unchecked(sb);
                 let ms = q4k_scales_mins(blk.add(4));
                 acc_m = q4k_mins(
@@ -461,6 +484,7 @@ mod x86 {
         unsafe {
             for sb in 0..nsb {
                 let blk = row.as_ptr().add(sb * Q6K_BYTES);
+                prefetch_ahead(blk, Q6K_BYTES);
                 let qa = a.qs.as_ptr().add(sb * QK_K);
                 let scales = _mm_loadu_si128(blk.add(192) as *const __m128i);
                 let q8sums = _mm256_loadu_si256(a.bsums.as_ptr().add(16 * sb) as *const __m256i);
@@ -556,6 +580,7 @@ mod x86 {
                 [0, 1, 2, 3].map(|j| _mm512_loadu_si512(Q4K_SCALE_INDEX[j].as_ptr() as *const _));
             for sb in 0..nsb {
                 let blk = row.as_ptr().add(sb * Q4K_BYTES);
+                prefetch_ahead(blk, Q4K_BYTES);
                 let da = *a.d.get_unchecked(sb);
                 let ms = q4k_scales_mins(blk.add(4));
                 acc_m = q4k_mins(
@@ -606,6 +631,7 @@ mod x86 {
                 [0, 1, 2, 3].map(|j| _mm512_loadu_si512(Q6K_SCALE_INDEX[j].as_ptr() as *const _));
             for sb in 0..nsb {
                 let blk = row.as_ptr().add(sb * Q6K_BYTES);
+                prefetch_ahead(blk, Q6K_BYTES);
                 let qa = a.qs.as_ptr().add(sb * QK_K);
                 let sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(blk.add(192) as *const __m128i));
                 let q8sums = _mm256_loadu_si256(a.bsums.as_ptr().add(16 * sb) as *const __m256i);
@@ -890,8 +916,8 @@ mod tests {
     }
 }
 
-/// Throughput of the row kernels and of candle's `vec_dot` on ~100 MB of rows, beyond the
-/// caches of a small VM (timing only, no assertion):
+/// Throughput of the row kernels and of candle's `vec_dot` on ~400 MB of rows (timing
+/// only, no assertion):
 /// `cargo test --release -p township-infer --lib kq_rows_speed -- --ignored --nocapture`.
 #[cfg(test)]
 mod speed {
@@ -932,11 +958,15 @@ mod speed {
     #[test]
     #[ignore]
     fn kq_rows_speed() -> Result<()> {
-        for (format, dtype) in [
-            (KFormat::Q4K, GgmlDType::Q4K),
-            (KFormat::Q6K, GgmlDType::Q6K),
+        // The 1.5B model's two row lengths.
+        for (format, dtype, n, k) in [
+            (KFormat::Q4K, GgmlDType::Q4K, 8960, 1536),
+            (KFormat::Q6K, GgmlDType::Q6K, 8960, 1536),
+            (KFormat::Q4K, GgmlDType::Q4K, 1536, 8960),
+            (KFormat::Q6K, GgmlDType::Q6K, 1536, 8960),
         ] {
-            let (n, k, copies) = (8960, 1536, 12);
+            // ~400 MB, beyond the caches (the L3 of a shared server may hold 100s of MB).
+            let copies = 40;
             let w = Tensor::from_vec(lcg_values(n * k, 1), (n, k), &Device::Cpu)?;
             let one = QTensor::quantize(&w, dtype)?.data()?.to_vec();
             let one: Vec<u64> = one
@@ -951,7 +981,7 @@ mod speed {
             let report = |what: &str, t: std::time::Instant| {
                 let s = t.elapsed().as_secs_f64() / 3.0;
                 eprintln!(
-                    "{format:?} {what}: {:.1} ms, {:.2} GB/s",
+                    "{format:?} k={k} {what}: {:.1} ms, {:.2} GB/s",
                     s * 1e3,
                     total as f64 / s / 1e9
                 );
