@@ -42,11 +42,11 @@
 //! Each output element is computed by one task in a fixed order, so results do not
 //! depend on the number of threads.
 //!
-//! Decoding (`m == 1`) is a memory-bound matrix-vector product for which candle's SIMD
-//! k-quant dot products are fine, and for a few rows widening the weights costs more
-//! than it saves: below `Kind::min_rows` rows (256 for Q4_K, 64 for Q6_K) `forward`
-//! hands the product to candle's `QMatMul` on the same bytes, cut into bands of rows
-//! (`super::row_split`) that the prefill kernels also read from.
+//! Decoding one token (`generator::qwen2`'s `forward_one`) does not come here: it reads the
+//! same bands of rows through `super::matvec`'s own Q4_K / Q6_K row kernels. For a few rows
+//! widening the weights costs more than it saves: below `Kind::min_rows` rows (256 for
+//! Q4_K, 64 for Q6_K) `forward` hands the product to candle's `QMatMul` on the same bytes,
+//! cut into bands of rows (`super::row_split`) that the prefill kernels also read from.
 
 use super::cpu_tensor::linear_forward;
 use super::options::KernelOptions;

@@ -9,8 +9,11 @@
 //! - Q8_0 (the 151,936-row output layer, half of the `attn_v` matrices): the kernel below,
 //!   straight on candle's 34-byte blocks (VNNI `vpdpbusd`, two accumulators; candle's own
 //!   is AVX2 with one);
-//! - everything else (Q4_K, Q6_K, f32 in the test models, …): candle's `GgmlType::vec_dot`
-//!   per row, the same dot product candle's `QMatMul` runs per row, on the same bytes.
+//! - Q4_K and Q6_K (all of the 1.5B file, `ffn_down` of the 0.5B): `krows`'s row kernels
+//!   (AVX-512 VNNI / AVX2 / scalar) against activations quantized as candle's Q8_K;
+//! - everything else (f32 in the test models, other k-quants, …): candle's
+//!   `GgmlType::vec_dot` per row, the same dot product candle's `QMatMul` runs per row, on
+//!   the same bytes.
 //!
 //! Rows are read ahead with software prefetches, as `q5_0` does (the hardware prefetcher
 //! stops at each 4 KiB page): decoding on one thread went from 15.9 to 18.4 tok/s with them
@@ -18,6 +21,8 @@
 //!
 //! Each output row is one dot product computed by one thread in a fixed order, so results
 //! do not depend on how the rows are split.
+
+mod krows;
 
 use super::q5_0::{self, prefetch, Q5Linear, QActs, PREFETCH_BYTES};
 use super::row_split::RowSplit;
@@ -36,8 +41,8 @@ const Q8_0_BYTES: usize = 34;
 pub enum Rows<'a> {
     /// Our Q5_0 layout.
     Q5(&'a Q5Linear),
-    /// candle's blocks in bands of rows (`RowSplit`), Q8_0 through our kernel, other
-    /// formats through candle's dot product.
+    /// candle's blocks in bands of rows (`RowSplit`), Q8_0, Q4_K and Q6_K through our
+    /// kernels, other formats through candle's dot product.
     Bands(&'a RowSplit),
 }
 
@@ -67,13 +72,15 @@ impl Rows<'_> {
         }
     }
 
-    /// The activation format this weight reads: `None` for Q8_0 per 32 with `QActs`,
-    /// else candle's vector dot type of the weight's format.
-    fn acts_format(&self, kernel: Kernel) -> Option<GgmlDType> {
+    /// The activation format this weight reads.
+    fn acts_format(&self, kernel: Kernel) -> Option<ActsFormat> {
         match self {
-            Rows::Q5(_) => None,
-            Rows::Bands(b) if b.dtype() == GgmlDType::Q8_0 && kernel != Kernel::Scalar => None,
-            Rows::Bands(b) => vec_dot_dtype(b.dtype()),
+            Rows::Q5(_) => Some(ActsFormat::Q8_0),
+            Rows::Bands(b) => match b.dtype() {
+                GgmlDType::Q8_0 if kernel != Kernel::Scalar => Some(ActsFormat::Q8_0),
+                GgmlDType::Q4K | GgmlDType::Q6K => Some(ActsFormat::Q8K),
+                other => vec_dot_dtype(other).map(ActsFormat::Candle),
+            },
         }
     }
 
@@ -103,9 +110,27 @@ impl Rows<'_> {
                     let bytes = b.band(band)?;
                     let w = &bytes[local * row_bytes..(local + take) * row_bytes];
                     let dst = &mut out[done..done + take];
-                    match self.acts_format(kernel) {
-                        None => q8_0_rows(kernel, w, row_bytes, &acts.q8, dst),
-                        Some(_) => generic_rows(b.dtype(), w, row_bytes, b.k(), acts, dst)?,
+                    match (self.acts_format(kernel), b.dtype()) {
+                        (Some(ActsFormat::Q8_0), _) => {
+                            q8_0_rows(kernel, w, row_bytes, &acts.q8, dst)
+                        }
+                        (Some(ActsFormat::Q8K), GgmlDType::Q4K) => krows::kq_rows(
+                            kernel,
+                            krows::KFormat::Q4K,
+                            w,
+                            row_bytes,
+                            &acts.k8,
+                            dst,
+                        )?,
+                        (Some(ActsFormat::Q8K), GgmlDType::Q6K) => krows::kq_rows(
+                            kernel,
+                            krows::KFormat::Q6K,
+                            w,
+                            row_bytes,
+                            &acts.k8,
+                            dst,
+                        )?,
+                        _ => generic_rows(b.dtype(), w, row_bytes, b.k(), acts, dst)?,
                     }
                     done += take;
                 }
@@ -115,11 +140,24 @@ impl Rows<'_> {
     }
 }
 
+/// How a weight wants its activations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ActsFormat {
+    /// Q8_0 per 32 with f32 scales (`QActs`): Q5_0, and Q8_0 above the scalar tier.
+    Q8_0,
+    /// candle's Q8_K as three arrays (`krows::Q8KActs`): Q4_K and Q6_K.
+    Q8K,
+    /// candle's blocks of this vector dot type, for candle's `vec_dot`.
+    Candle(GgmlDType),
+}
+
 /// One activation vector, quantized for the weights that read it.
 #[derive(Default)]
 pub struct Acts {
     /// Q8_0 per 32 (Q5_0 and Q8_0 weights).
     q8: QActs,
+    /// Q8_K (Q4_K and Q6_K weights).
+    k8: krows::Q8KActs,
     /// candle's vector dot type (`dtype`), as raw blocks (u64 for alignment).
     other: Vec<u64>,
     other_dtype: Option<GgmlDType>,
@@ -128,15 +166,17 @@ pub struct Acts {
 impl Acts {
     /// Quantizes `x` for every weight in `rows` (all of length `x.len()`).
     pub(crate) fn quantize(&mut self, kernel: Kernel, x: &[f32], rows: &[Rows]) -> Result<()> {
-        let mut q8 = false;
+        let (mut q8, mut k8) = (false, false);
         self.other_dtype = None;
         for r in rows {
             if r.k() != x.len() {
                 candle_core::bail!("decode: input of {} for rows of {}", x.len(), r.k())
             }
             match r.acts_format(kernel) {
-                None => q8 = true,
-                Some(d) => match self.other_dtype {
+                None => candle_core::bail!("decode: no row kernel for this weight format"),
+                Some(ActsFormat::Q8_0) => q8 = true,
+                Some(ActsFormat::Q8K) => k8 = true,
+                Some(ActsFormat::Candle(d)) => match self.other_dtype {
                     Some(have) if have != d => candle_core::bail!(
                         "decode: one input read as {have:?} and as {d:?} is not supported"
                     ),
@@ -146,6 +186,9 @@ impl Acts {
         }
         if q8 {
             q5_0::quantize_acts_into(x, kernel, &mut self.q8)?;
+        }
+        if k8 {
+            self.k8.quantize(kernel, x)?;
         }
         if let Some(d) = self.other_dtype {
             quantize_generic(d, x, &mut self.other)?;
@@ -437,7 +480,7 @@ mod tests {
                 Some(l) => Rows::Q5(l),
                 None => Rows::Bands(&band),
             };
-            for kernel in [Kernel::Scalar, Kernel::detected()] {
+            for kernel in Kernel::runnable() {
                 let mut acts = Acts::default();
                 acts.quantize(kernel, &x, &[rows])?;
                 let mut got = vec![0f32; n];
