@@ -13,6 +13,7 @@
 
 pub mod attention;
 pub mod chat;
+pub mod copy;
 pub mod gguf;
 pub mod qwen2;
 
@@ -73,6 +74,10 @@ pub struct GenerateOptions {
     /// Never generate a line break: the answer stays one paragraph instead of becoming
     /// the numbered list small models fall into.
     pub single_line: bool,
+    /// When not empty, the answer is copied from these passages, joined by these joiners
+    /// (see [`copy`]): the model picks its most likely token among those the constraint
+    /// allows.
+    pub copy: copy::CopyConstraint,
 }
 
 impl Default for GenerateOptions {
@@ -83,6 +88,7 @@ impl Default for GenerateOptions {
             answer_prefix: String::new(),
             stop_after: String::new(),
             single_line: false,
+            copy: copy::CopyConstraint::default(),
         }
     }
 }
@@ -161,6 +167,8 @@ pub struct Generator {
     device: Device,
     /// Token ids whose text holds a line break (for `single_line`), built on first use.
     line_break_ids: Arc<std::sync::OnceLock<Vec<u32>>>,
+    /// Every token's text, for copy-constrained decoding (decoded once, on first use).
+    token_texts: Arc<std::sync::OnceLock<Vec<String>>>,
 }
 
 impl Generator {
@@ -179,6 +187,7 @@ impl Generator {
             vocab_rows: self.vocab_rows,
             device: self.device.clone(),
             line_break_ids: Arc::clone(&self.line_break_ids),
+            token_texts: Arc::clone(&self.token_texts),
         })
     }
 
@@ -284,6 +293,7 @@ impl Generator {
             vocab_rows: info.vocab_rows,
             device,
             line_break_ids: Arc::new(std::sync::OnceLock::new()),
+            token_texts: Arc::new(std::sync::OnceLock::new()),
         })
     }
 
@@ -366,6 +376,7 @@ impl Generator {
             opts.prefill_chunk,
             true,
             &banned,
+            (!opts.copy.is_empty()).then_some(&opts.copy),
             |tok| {
                 if let Some(piece) = stream.push(tok) {
                     on_text(&piece);
@@ -409,6 +420,70 @@ impl Generator {
                 })
                 .collect()
         })
+    }
+
+    /// Every token's text (a byte-level piece of a character decodes to U+FFFD).
+    fn token_texts(&self) -> &[String] {
+        self.token_texts.get_or_init(|| {
+            (0..self.tokenizer.get_vocab_size(true) as u32)
+                .map(|id| self.tokenizer.decode(&[id], false).unwrap_or_default())
+                .collect()
+        })
+    }
+
+    /// The most likely token that is not `banned` and that `copy` allows (a stop token only
+    /// where the answer may end), or `None` when no token does: the answer is then left
+    /// unfinished. Candidates are tried from the most likely down, the first few hundred
+    /// sorted first: a constrained step rarely looks further.
+    fn pick_copied(
+        &self,
+        logits: &Tensor,
+        banned: &[u32],
+        copy: &copy::CopyState,
+    ) -> Result<Option<u32>> {
+        let mut logits: Vec<f32> = logits
+            .squeeze(0)?
+            .to_dtype(candle_core::DType::F32)?
+            .to_vec1()?;
+        for &id in banned {
+            if let Some(v) = logits.get_mut(id as usize) {
+                *v = f32::NEG_INFINITY;
+            }
+        }
+        let texts = self.token_texts();
+        let mut order: Vec<u32> = (0..logits.len() as u32)
+            .filter(|id| logits[*id as usize].is_finite())
+            .collect();
+        // Most likely first; ties by id, so the choice is deterministic.
+        let by_logit = |a: &u32, b: &u32| {
+            logits[*b as usize]
+                .total_cmp(&logits[*a as usize])
+                .then(a.cmp(b))
+        };
+        const FIRST: usize = 512;
+        let (head, tail) = if order.len() > FIRST {
+            order.select_nth_unstable_by(FIRST, by_logit);
+            let tail = order.split_off(FIRST);
+            (order, tail)
+        } else {
+            (order, Vec::new())
+        };
+        let may_end = copy.may_end();
+        for part in [head, tail] {
+            let mut part = part;
+            part.sort_unstable_by(by_logit);
+            for id in part {
+                let allowed = if self.stop_ids.contains(&id) {
+                    may_end
+                } else {
+                    texts.get(id as usize).is_some_and(|t| copy.allows(t))
+                };
+                if allowed {
+                    return Ok(Some(id));
+                }
+            }
+        }
+        Ok(None)
     }
 
     fn decode(&self, ids: &[u32]) -> Result<String> {
@@ -475,8 +550,8 @@ impl Generator {
             .to_vec1()?)
     }
 
-    /// Prefill `ids`, then greedily generate up to `budget` tokens, never one of `banned`;
-    /// `on_token` returns false to end the answer after its token. Returns the generated
+    /// Prefill `ids`, then greedily generate up to `budget` tokens, never one of `banned` and,
+    /// given `copy`, only text it allows; `on_token` returns false to end the answer after its token. Returns the generated
     /// ids (without the stop token), whether a stop token ended it, prefill and decode secs.
     fn generate_ids(
         &mut self,
@@ -485,8 +560,10 @@ impl Generator {
         chunk: usize,
         honour_stop: bool,
         banned: &[u32],
+        copy: Option<&copy::CopyConstraint>,
         mut on_token: impl FnMut(u32) -> bool,
     ) -> Result<(Vec<u32>, bool, f64, f64)> {
+        let mut copied = copy.map(copy::CopyState::new);
         let t0 = Instant::now();
         let mut logits = self.prefill(ids, chunk)?;
         let mut pos = ids.len();
@@ -495,7 +572,21 @@ impl Generator {
         let mut out = Vec::new();
         let mut stopped = false;
         while out.len() < budget {
-            let next = self.argmax(&logits, banned)?;
+            let next = match copied.as_mut() {
+                None => self.argmax(&logits, banned)?,
+                Some(state) => {
+                    let Some(next) = self.pick_copied(&logits, banned, state)? else {
+                        // Nothing may follow: the answer is unfinished.
+                        break;
+                    };
+                    if let Some(text) = self.token_texts().get(next as usize) {
+                        if !self.stop_ids.contains(&next) {
+                            state.advance(text);
+                        }
+                    }
+                    next
+                }
+            };
             if honour_stop && self.stop_ids.contains(&next) {
                 stopped = true;
                 break;
@@ -624,13 +715,13 @@ impl Generator {
         }
         let threads = rayon::current_num_threads();
         // warm-up (first-touch of the weights, repacking caches)
-        self.generate_ids(&base[..base.len().min(16)], 2, 0, false, &[], |_| true)?;
+        self.generate_ids(&base[..base.len().min(16)], 2, 0, false, &[], None, |_| true)?;
         let mut rows = Vec::new();
         for &n in prompt_tokens {
             let n = n.max(1);
             let ids: Vec<u32> = base.iter().cycle().take(n).copied().collect();
             let (out, _, prefill_secs, decode_secs) =
-                self.generate_ids(&ids, decode_tokens, prefill_chunk, false, &[], |_| true)?;
+                self.generate_ids(&ids, decode_tokens, prefill_chunk, false, &[], None, |_| true)?;
             // the first generated token comes from the prefill logits
             let decoded = out.len().saturating_sub(1);
             rows.push(GeneratorBench {
