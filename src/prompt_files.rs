@@ -10,7 +10,7 @@
 
 use crate::compare::emerging::LABEL_TEMPLATE;
 use crate::compare::figures::Indicators;
-use crate::summarise::{ProblemSentences, Prompts, Template};
+use crate::summarise::{ProblemSentences, Prompts, Template, TemplateParts};
 use crate::themes::ThemeSet;
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
@@ -144,6 +144,9 @@ impl PromptFiles {
             let (text, origin) = source.read(t.file_name())?;
             if text.trim().is_empty() {
                 bail!("prompt template {origin} is empty");
+            }
+            if let Err(why) = TemplateParts::parse(&text) {
+                bail!("prompt template {origin} is malformed: {why}");
             }
             templates.push((t, text));
         }

@@ -5,6 +5,7 @@ use super::grounding::{doubled_chars_absent_from_source, strip_markdown, unsuppo
 use super::{compose_fast_summary, numbers_absent_from_source, problem_labels, Prompts, Template};
 use crate::document::SourceDocument;
 use crate::models::encoder::{cosine, EmbedKind, Encoder};
+use crate::models::generator::copy::CopyConstraint;
 use crate::models::generator::{ChatMessage, GenerateOptions, Generator};
 use crate::normalize::NormalizedText;
 use crate::report::{Evidence, ReportSummary, Shortcoming, SummaryOrigin};
@@ -205,7 +206,9 @@ impl Refinement<'_> {
     /// generated sentence fails a check. The model is given the points one per line and the
     /// opening of its answer (the template's part after [`super::ANSWER_MARKER`]), never sees
     /// a line break, and stops at its first full stop: one short task per call is what a
-    /// small model does well.
+    /// small model does well. A template with joiners ([`super::JOINERS_MARKER`]) has the
+    /// model copy whole clauses of the points and join them: left free, a small model pads
+    /// a sentence on problems with words of its own ("需要进一步完善") or blends two of them.
     fn generate_sentence(
         &mut self,
         name: Template,
@@ -213,7 +216,7 @@ impl Refinement<'_> {
         points: &[SummaryPoint],
     ) -> Result<Option<String>> {
         let items: Vec<String> = points.iter().map(|p| format!("- {}", p.shown)).collect();
-        let (prompt, opening) = self.prompts.render_with_answer(
+        let plan = self.prompts.render_answer(
             name,
             &[
                 ("township", &m.township),
@@ -221,13 +224,24 @@ impl Refinement<'_> {
                 ("items", &items.join("\n")),
             ],
         );
+        let copy = plan
+            .copy
+            .map(|rules| CopyConstraint {
+                passages: points.iter().map(|p| p.shown.clone()).collect(),
+                joiners: rules.joiners,
+                max_chars: rules.max_chars,
+                closers: rules.closers,
+            })
+            .unwrap_or_default();
+        let opening = plan.opening;
         let gen = self.generator.chat(
-            &[ChatMessage::user(prompt)],
+            &[ChatMessage::user(plan.prompt)],
             &GenerateOptions {
                 max_new_tokens: SENTENCE_TOKENS,
                 answer_prefix: opening.clone(),
                 stop_after: "。".into(),
                 single_line: true,
+                copy,
                 ..Default::default()
             },
         )?;

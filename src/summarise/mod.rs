@@ -176,21 +176,119 @@ impl Prompts {
         fill(self.template(t).trim(), vars)
     }
 
-    /// The prompt and the opening of the answer: a template may end with a line
-    /// [`ANSWER_MARKER`] followed by the text the model's answer starts with (placeholders
-    /// filled in both). Without the marker the answer opening is empty.
-    pub fn render_with_answer(&self, t: Template, vars: &[(&str, &str)]) -> (String, String) {
+    /// The prompt and how the answer is to be written (see [`TemplateParts`]), placeholders
+    /// filled in the prompt and the answer's opening.
+    pub fn render_answer(&self, t: Template, vars: &[(&str, &str)]) -> AnswerPlan {
+        // Every template was parsed when the files were loaded (`prompt_files`); a template
+        // that no longer parses here can only be a built-in one, and is used whole.
         let text = self.template(t);
-        let (prompt, answer) = match text.split_once(ANSWER_MARKER) {
-            Some((p, a)) => (p, a.trim_matches(['\n', '\r'])),
-            None => (text, ""),
-        };
-        (fill(prompt.trim(), vars), fill(answer, vars))
+        let parts = TemplateParts::parse(text).unwrap_or(TemplateParts {
+            prompt: text,
+            ..TemplateParts::default()
+        });
+        AnswerPlan {
+            prompt: fill(parts.prompt.trim(), vars),
+            opening: fill(parts.opening, vars),
+            copy: (!parts.joiners.is_empty()).then(|| CopyRules {
+                joiners: parts.joiners.iter().map(|j| j.to_string()).collect(),
+                closers: parts.closers.iter().map(|j| j.to_string()).collect(),
+                max_chars: parts.max_chars,
+            }),
+        }
     }
 }
 
 /// The line of a prompt template after which the opening of the model's answer follows.
 pub const ANSWER_MARKER: &str = "=== 回答开头 ===";
+/// The line after which the joiners of a copied answer follow (separated by spaces): with
+/// it, the answer is whole clauses of its material, joined by these words and marks only.
+pub const JOINERS_MARKER: &str = "=== 原话连接词 ===";
+/// The line after which the joiners that may close a copied answer follow ("等问题").
+pub const CLOSERS_MARKER: &str = "=== 收尾词 ===";
+/// The line after which the length follows past which a copied answer must end.
+pub const MAX_CHARS_MARKER: &str = "=== 字数上限 ===";
+
+/// A prompt template cut into its parts. The prompt comes first; each part after it opens
+/// with its marker line ([`ANSWER_MARKER`], [`JOINERS_MARKER`], [`CLOSERS_MARKER`],
+/// [`MAX_CHARS_MARKER`]), each at most once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TemplateParts<'a> {
+    pub prompt: &'a str,
+    /// The opening of the answer (empty: none).
+    pub opening: &'a str,
+    /// The joiners of a copied answer (empty: the answer is free text).
+    pub joiners: Vec<&'a str>,
+    pub closers: Vec<&'a str>,
+    /// 0: no limit.
+    pub max_chars: usize,
+}
+
+impl<'a> TemplateParts<'a> {
+    /// The parts, or why the template is malformed (an unknown or repeated `=== … ===`
+    /// line, a limit that is not a number, closers or a limit without joiners).
+    pub fn parse(text: &'a str) -> std::result::Result<TemplateParts<'a>, String> {
+        let mut parts = TemplateParts::default();
+        let mut seen: Vec<&str> = Vec::new();
+        // (marker, start of its body)
+        let mut cuts: Vec<(&str, usize, usize)> = Vec::new();
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            let t = line.trim();
+            if t.starts_with("===") && t.ends_with("===") && t.len() > 6 {
+                cuts.push((t, offset, offset + line.len()));
+            }
+            offset += line.len();
+        }
+        parts.prompt = &text[..cuts.first().map_or(text.len(), |c| c.1)];
+        for (i, &(marker, _, body_start)) in cuts.iter().enumerate() {
+            let body_end = cuts.get(i + 1).map_or(text.len(), |c| c.1);
+            let body = text[body_start..body_end].trim_matches(['\n', '\r']);
+            if seen.contains(&marker) {
+                return Err(format!("the line `{marker}` appears twice"));
+            }
+            seen.push(marker);
+            match marker {
+                ANSWER_MARKER => parts.opening = body,
+                JOINERS_MARKER => parts.joiners = body.split_whitespace().collect(),
+                CLOSERS_MARKER => parts.closers = body.split_whitespace().collect(),
+                MAX_CHARS_MARKER => {
+                    parts.max_chars = body.trim().parse().map_err(|_| {
+                        format!("`{MAX_CHARS_MARKER}` must be followed by a number, not `{}`", body.trim())
+                    })?
+                }
+                other => {
+                    return Err(format!(
+                        "unknown line `{other}` (known: {ANSWER_MARKER} {JOINERS_MARKER} {CLOSERS_MARKER} {MAX_CHARS_MARKER})"
+                    ))
+                }
+            }
+        }
+        if parts.joiners.is_empty() && (!parts.closers.is_empty() || parts.max_chars > 0) {
+            return Err(format!(
+                "`{CLOSERS_MARKER}` and `{MAX_CHARS_MARKER}` need `{JOINERS_MARKER}`"
+            ));
+        }
+        Ok(parts)
+    }
+}
+
+/// A rendered prompt and how its answer is to be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerPlan {
+    pub prompt: String,
+    /// The text the answer starts with (given to the model, not generated).
+    pub opening: String,
+    /// When set, the answer is copied from its material under these rules.
+    pub copy: Option<CopyRules>,
+}
+
+/// How a copied answer joins its material's clauses (the material is the caller's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyRules {
+    pub joiners: Vec<String>,
+    pub closers: Vec<String>,
+    pub max_chars: usize,
+}
 
 /// Fill `{key}` placeholders.
 fn fill(template: &str, vars: &[(&str, &str)]) -> String {

@@ -106,12 +106,17 @@ impl<'c> CopyState<'c> {
         }
     }
 
-    /// A part of a passage from one of its clause starts, where no span said before
-    /// started.
+    /// A part of a passage from one of its clause starts, none of whose clauses (those of
+    /// the passage it reaches into) a span said before holds: two items may share a clause,
+    /// and it is still said once.
     fn is_span(&self, s: &str, said: &[String]) -> bool {
-        self.from_clause_starts
-            .iter()
-            .any(|p| p.starts_with(s) && !said.iter().any(|d| p.starts_with(d.as_str())))
+        let reached = s.split(CLAUSE_ENDS).count();
+        self.from_clause_starts.iter().any(|p| {
+            p.starts_with(s)
+                && p.split(CLAUSE_ENDS)
+                    .take(reached)
+                    .all(|clause| !said.iter().any(|d| d.split(CLAUSE_ENDS).any(|c| c == clause)))
+        })
     }
 
     /// True when the answer may end here: after whole clauses, a closer or the full stop.
@@ -316,6 +321,23 @@ mod tests {
         assert!(!s.allows("宣传资料"));
         assert!(s.allows("法律明白人"));
         assert!(s.may_end() || s.allows("法律明白人"));
+        // A clause two items share is said once.
+        let twice = CopyConstraint {
+            passages: vec!["经费紧张，资料不够".into(), "资料不够".into()],
+            ..problems()
+        };
+        let mut s = CopyState::new(&twice);
+        assert!(s.advance("经费紧张，资料不够、"));
+        assert!(!s.allows("资料不够"));
+        // Nor when a span runs into it from the clause before.
+        let twice = CopyConstraint {
+            passages: vec!["资料不够".into(), "经费紧张，资料不够".into()],
+            ..problems()
+        };
+        let mut s = CopyState::new(&twice);
+        assert!(s.advance("资料不够、"));
+        assert!(s.allows("经费紧张"));
+        assert!(!s.allows("经费紧张，资料"));
         // Spans end where a clause ends: a cut clause could lose what is wrong.
         let s = CopyState::new(&c);
         assert!(!s.allows("法律明白人作用的问题"));
