@@ -21,6 +21,12 @@ pub struct Writing {
     pub summary_chars_mean: Option<f64>,
     /// Achievement and shortcoming items of the run.
     pub items: usize,
+    /// Achievement items of the run.
+    pub achievement_items: usize,
+    /// Achievement items that say what was done, not only their topic: "heading：what was
+    /// done", or a text with one of the item's figures in it. A bare heading ("强化组织领导")
+    /// does neither.
+    pub achievement_items_saying_what_was_done: usize,
     /// Generated item texts refused by the checks (the extractive text kept), by reason.
     pub item_rewrites_refused: BTreeMap<String, usize>,
     /// Generated summary sentences refused by the checks, by reason.
@@ -40,6 +46,12 @@ impl Writing {
             }
             chars += r.summary.chars().count();
             w.items += r.achievements.len() + r.shortcomings.len();
+            w.achievement_items += r.achievements.len();
+            w.achievement_items_saying_what_was_done += r
+                .achievements
+                .iter()
+                .filter(|a| says_what_was_done(&a.text, &a.figures))
+                .count();
             for warning in &r.warnings {
                 if let Some(reason) = item_refusal(warning) {
                     *w.item_rewrites_refused.entry(reason).or_default() += 1;
@@ -84,6 +96,16 @@ impl Writing {
         if let Some(m) = self.summary_chars_mean {
             let _ = writeln!(s, "summary length (mean): {m:.0} characters");
         }
+        if self.achievement_items > 0 {
+            let _ = writeln!(
+                s,
+                "work items saying what was done: {} of {} ({:.0}%)",
+                self.achievement_items_saying_what_was_done,
+                self.achievement_items,
+                100.0 * self.achievement_items_saying_what_was_done as f64
+                    / self.achievement_items as f64
+            );
+        }
         let refused: usize = self.item_rewrites_refused.values().sum();
         let _ = writeln!(
             s,
@@ -100,6 +122,15 @@ impl Writing {
         }
         s
     }
+}
+
+/// True when an item's text says what was done: a heading with what was done after its
+/// "：", or a figure of the item in the text.
+fn says_what_was_done(text: &str, figures: &[String]) -> bool {
+    let done = text
+        .split_once('：')
+        .is_some_and(|(_, done)| done.chars().count() >= 4);
+    done || figures.iter().any(|f| text.contains(f.as_str()))
 }
 
 /// The reason of a refused item rewrite ("achievements.txt: generated text for item 3 rejected
@@ -182,6 +213,10 @@ mod tests {
             .as_deref(),
             Some("generated sentence dropped (numbers absent from its material")
         );
+        assert!(says_what_was_done("健全工作机制：全年召开专题会议4次", &["4次".into()]));
+        assert!(says_what_was_done("全年召开专题会议4次", &["4次".into()]));
+        assert!(!says_what_was_done("强化组织领导", &[]));
+        assert!(!says_what_was_done("强化组织领导", &["4次".into()]));
         assert_eq!(
             summary_refusal("summary: no generated sentence on the work done passed the checks; summary composed from the items"),
             None

@@ -629,6 +629,11 @@ pub fn sentences(chars: &[char], lines: &[(usize, usize)], title_lines: usize) -
         let section_kind = match stack.last() {
             Some(t) => t.kind,
             None if !any_heading && seen_body => Kind::Achievements,
+            // A marked point before the first heading is a work point, not the preamble
+            // ("——普法宣传亮点纷呈。……", "第一件，抓班子带队伍。……" after "一年来，我们重点
+            // 抓了以下几件事："): reports that title their work points this way often give the
+            // work no heading of its own, only the problems that follow.
+            None if seen_body && item_marker_len(&line).is_some() => Kind::Achievements,
             None => Kind::Preamble,
         };
         let section = stack
@@ -947,6 +952,17 @@ mod tests {
         assert_eq!(role_of(&rs, "调解员能力不足"), Role::Shortcomings);
         assert_eq!(role_of(&rs, "组织专题培训"), Role::Plans);
         assert_eq!(role_of(&rs, "经费紧张"), Role::Shortcomings);
+    }
+
+    #[test]
+    fn marked_points_before_the_first_heading_are_work_points() {
+        let rs = roles(
+            "雪隆镇2024年法治政府建设情况报告\n2024年，镇党委坚持依法行政，各项工作取得新进展。\n——普法宣传亮点纷呈。全年开展主题宣传43场次。\n第二件，抓渔村普法。开展活动27场次。\n二、存在的问题\n普法经费不足。",
+        );
+        assert_eq!(role_of(&rs, "各项工作取得新进展"), Role::Preamble);
+        assert_eq!(role_of(&rs, "开展主题宣传43场次"), Role::Achievements);
+        assert_eq!(role_of(&rs, "开展活动27场次"), Role::Achievements);
+        assert_eq!(role_of(&rs, "普法经费不足"), Role::Shortcomings);
     }
 
     #[test]

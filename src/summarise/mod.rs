@@ -173,7 +173,7 @@ impl Prompts {
 
     /// Fill `{key}` placeholders of the whole template.
     pub fn render(&self, t: Template, vars: &[(&str, &str)]) -> String {
-        fill(self.template(t).trim(), vars)
+        self.render_answer(t, vars).prompt
     }
 
     /// The prompt and how the answer is to be written (see [`TemplateParts`]), placeholders
@@ -1093,6 +1093,40 @@ mod tests {
     use super::*;
     use crate::document::Format;
     use std::path::PathBuf;
+
+    /// A template's sections after its prompt say how the answer is written; a malformed
+    /// one is refused with the reason.
+    #[test]
+    fn template_sections_plan_the_answer() {
+        let text = "合写成一句话。\n\n{items}\n=== 回答开头 ===\n{township}，\n=== 原话连接词 ===\n、 ， 等问题 。\n=== 收尾词 ===\n等问题\n=== 字数上限 ===\n50\n";
+        let parts = TemplateParts::parse(text).expect("parses");
+        assert_eq!(parts.prompt.trim(), "合写成一句话。\n\n{items}");
+        assert_eq!(parts.opening, "{township}，");
+        assert_eq!(parts.joiners, ["、", "，", "等问题", "。"]);
+        assert_eq!(parts.closers, ["等问题"]);
+        assert_eq!(parts.max_chars, 50);
+        let prompts = Prompts::from_templates([(Template::SummaryProblems, text.to_string())]);
+        let plan = prompts.render_answer(
+            Template::SummaryProblems,
+            &[("items", "- 经费紧张"), ("township", "高岭乡")],
+        );
+        assert_eq!(plan.prompt, "合写成一句话。\n\n- 经费紧张");
+        assert_eq!(plan.opening, "高岭乡，");
+        assert_eq!(plan.copy.map(|c| c.max_chars), Some(50));
+        // Without joiners the answer is free.
+        let free = TemplateParts::parse("写一句话。\n=== 回答开头 ===\n某乡").expect("parses");
+        assert!(free.joiners.is_empty());
+
+        for (bad, why) in [
+            ("写。\n=== 回答 ===\n某", "unknown line"),
+            ("写。\n=== 回答开头 ===\n某\n=== 回答开头 ===\n某", "twice"),
+            ("写。\n=== 原话连接词 ===\n、\n=== 字数上限 ===\n五十", "number"),
+            ("写。\n=== 字数上限 ===\n50", "need"),
+        ] {
+            let err = TemplateParts::parse(bad).expect_err(bad);
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+    }
 
     fn achievements_of(text: &str) -> Vec<Achievement> {
         let doc = SourceDocument {
