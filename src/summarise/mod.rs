@@ -404,8 +404,19 @@ fn done_clause(
 fn achievement_items(structure: &ReportStructure) -> Vec<Vec<usize>> {
     let mut items: Vec<Vec<usize>> = Vec::new();
     let mut last_para = usize::MAX;
+    // A 述法报告 (a leader's report on his duty) tells its work in the section on that duty
+    // ("一、履行第一责任人职责情况"), and has no other: there, that section is the work.
+    let work = if structure
+        .sentences
+        .iter()
+        .any(|s| s.role == Role::Achievements)
+    {
+        Role::Achievements
+    } else {
+        Role::Responsibility
+    };
     for (i, s) in structure.sentences.iter().enumerate() {
-        if s.role != Role::Achievements {
+        if s.role != work {
             last_para = usize::MAX;
             continue;
         }
@@ -1138,6 +1149,28 @@ mod tests {
         };
         let structure = crate::structure::parse(&doc);
         summarise_achievements(&doc, &structure, &mut Vec::new())
+    }
+
+    /// Given a leader's duty report (述法报告), the work items come from its section on the
+    /// duty: it has no other section of work.
+    #[test]
+    fn a_duty_report_s_work_is_its_duty_section() {
+        let text = "2022年度述法报告\n\
+            按照通知要求，现将本人履职情况报告如下。\n\
+            一、履行第一责任人职责情况\n\
+            （一）带头尊法学法。本人全年参加苏木党委理论学习中心组学法12次。\n\
+            （二）推动依法决策。苏木政府全年研究重大事项21项。\n\
+            二、存在的不足\n\
+            普法形式单一。\n";
+        let got = achievements_of(text);
+        let texts: Vec<&str> = got.iter().map(|a| a.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "带头尊法学法：本人全年参加苏木党委理论学习中心组学法12次",
+                "推动依法决策：苏木政府全年研究重大事项21项",
+            ]
+        );
     }
 
     /// Given titled work points, each item says what was done: the title, then the clause of
