@@ -213,7 +213,10 @@ mod tests {
             .as_deref(),
             Some("generated sentence dropped (numbers absent from its material")
         );
-        assert!(says_what_was_done("健全工作机制：全年召开专题会议4次", &["4次".into()]));
+        assert!(says_what_was_done(
+            "健全工作机制：全年召开专题会议4次",
+            &["4次".into()]
+        ));
         assert!(says_what_was_done("全年召开专题会议4次", &["4次".into()]));
         assert!(!says_what_was_done("强化组织领导", &[]));
         assert!(!says_what_was_done("强化组织领导", &["4次".into()]));

@@ -1131,7 +1131,10 @@ mod tests {
         for (bad, why) in [
             ("写。\n=== 回答 ===\n某", "unknown line"),
             ("写。\n=== 回答开头 ===\n某\n=== 回答开头 ===\n某", "twice"),
-            ("写。\n=== 原话连接词 ===\n、\n=== 字数上限 ===\n五十", "number"),
+            (
+                "写。\n=== 原话连接词 ===\n、\n=== 字数上限 ===\n五十",
+                "number",
+            ),
             ("写。\n=== 字数上限 ===\n50", "need"),
         ] {
             let err = TemplateParts::parse(bad).expect_err(bad);

@@ -27,7 +27,11 @@ fn main() -> anyhow::Result<()> {
         let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
         let strings = |k: &str| -> Vec<String> {
             v[k].as_array()
-                .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let opts = GenerateOptions {

@@ -113,9 +113,11 @@ impl<'c> CopyState<'c> {
         let reached = s.split(CLAUSE_ENDS).count();
         self.from_clause_starts.iter().any(|p| {
             p.starts_with(s)
-                && p.split(CLAUSE_ENDS)
-                    .take(reached)
-                    .all(|clause| !said.iter().any(|d| d.split(CLAUSE_ENDS).any(|c| c == clause)))
+                && p.split(CLAUSE_ENDS).take(reached).all(|clause| {
+                    !said
+                        .iter()
+                        .any(|d| d.split(CLAUSE_ENDS).any(|c| c == clause))
+                })
         })
     }
 
@@ -291,7 +293,15 @@ mod tests {
     fn spans_joined_by_joiners_are_allowed() {
         let c = problems();
         let mut s = CopyState::new(&c);
-        for piece in ["普法", "专项经费紧张", "、", "法律明白人", "作用发挥不充分", "等问题", "。"] {
+        for piece in [
+            "普法",
+            "专项经费紧张",
+            "、",
+            "法律明白人",
+            "作用发挥不充分",
+            "等问题",
+            "。",
+        ] {
             assert!(s.advance(piece), "{piece} refused");
         }
     }

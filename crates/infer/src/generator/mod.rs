@@ -715,13 +715,17 @@ impl Generator {
         }
         let threads = rayon::current_num_threads();
         // warm-up (first-touch of the weights, repacking caches)
-        self.generate_ids(&base[..base.len().min(16)], 2, 0, false, &[], None, |_| true)?;
+        self.generate_ids(&base[..base.len().min(16)], 2, 0, false, &[], None, |_| {
+            true
+        })?;
         let mut rows = Vec::new();
         for &n in prompt_tokens {
             let n = n.max(1);
             let ids: Vec<u32> = base.iter().cycle().take(n).copied().collect();
             let (out, _, prefill_secs, decode_secs) =
-                self.generate_ids(&ids, decode_tokens, prefill_chunk, false, &[], None, |_| true)?;
+                self.generate_ids(&ids, decode_tokens, prefill_chunk, false, &[], None, |_| {
+                    true
+                })?;
             // the first generated token comes from the prefill logits
             let decoded = out.len().saturating_sub(1);
             rows.push(GeneratorBench {
