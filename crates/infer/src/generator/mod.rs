@@ -93,6 +93,15 @@ impl Default for GenerateOptions {
     }
 }
 
+/// Which tokens an answer may not, or may only, be made of.
+#[derive(Debug, Clone, Copy, Default)]
+struct TokenRules<'a> {
+    /// Never generated (e.g. line breaks).
+    banned: &'a [u32],
+    /// When set, only tokens this constraint allows.
+    copy: Option<&'a copy::CopyConstraint>,
+}
+
 /// The answer and its cost.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Generation {
@@ -375,8 +384,10 @@ impl Generator {
             opts.max_new_tokens,
             opts.prefill_chunk,
             true,
-            &banned,
-            (!opts.copy.is_empty()).then_some(&opts.copy),
+            TokenRules {
+                banned: &banned,
+                copy: (!opts.copy.is_empty()).then_some(&opts.copy),
+            },
             |tok| {
                 if let Some(piece) = stream.push(tok) {
                     on_text(&piece);
@@ -550,19 +561,19 @@ impl Generator {
             .to_vec1()?)
     }
 
-    /// Prefill `ids`, then greedily generate up to `budget` tokens, never one of `banned` and,
-    /// given `copy`, only text it allows; `on_token` returns false to end the answer after its token. Returns the generated
-    /// ids (without the stop token), whether a stop token ended it, prefill and decode secs.
+    /// Prefill `ids`, then greedily generate up to `budget` tokens under `rules`; `on_token`
+    /// returns false to end the answer after its token. Returns the generated ids (without
+    /// the stop token), whether a stop token ended it, prefill and decode secs.
     fn generate_ids(
         &mut self,
         ids: &[u32],
         budget: usize,
         chunk: usize,
         honour_stop: bool,
-        banned: &[u32],
-        copy: Option<&copy::CopyConstraint>,
+        rules: TokenRules,
         mut on_token: impl FnMut(u32) -> bool,
     ) -> Result<(Vec<u32>, bool, f64, f64)> {
+        let TokenRules { banned, copy } = rules;
         let mut copied = copy.map(copy::CopyState::new);
         let t0 = Instant::now();
         let mut logits = self.prefill(ids, chunk)?;
@@ -715,17 +726,26 @@ impl Generator {
         }
         let threads = rayon::current_num_threads();
         // warm-up (first-touch of the weights, repacking caches)
-        self.generate_ids(&base[..base.len().min(16)], 2, 0, false, &[], None, |_| {
-            true
-        })?;
+        self.generate_ids(
+            &base[..base.len().min(16)],
+            2,
+            0,
+            false,
+            TokenRules::default(),
+            |_| true,
+        )?;
         let mut rows = Vec::new();
         for &n in prompt_tokens {
             let n = n.max(1);
             let ids: Vec<u32> = base.iter().cycle().take(n).copied().collect();
-            let (out, _, prefill_secs, decode_secs) =
-                self.generate_ids(&ids, decode_tokens, prefill_chunk, false, &[], None, |_| {
-                    true
-                })?;
+            let (out, _, prefill_secs, decode_secs) = self.generate_ids(
+                &ids,
+                decode_tokens,
+                prefill_chunk,
+                false,
+                TokenRules::default(),
+                |_| true,
+            )?;
             // the first generated token comes from the prefill logits
             let decoded = out.len().saturating_sub(1);
             rows.push(GeneratorBench {
