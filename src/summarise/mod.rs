@@ -1038,12 +1038,19 @@ pub(crate) fn compose_fast_summary(
     } else {
         problems.join("；")
     };
+    // No work item found is our failure to read the report, not the report's silence: say
+    // so instead of an empty list ("…工作：。").
+    let achievements = if ach.is_empty() {
+        "未能从报告中分条识别".to_string()
+    } else {
+        ach.join("；")
+    };
     let summary = prompts.render(
         Template::SummaryFast,
         &[
             ("township", &township),
             ("year", &year),
-            ("achievements", &ach.join("；")),
+            ("achievements", &achievements),
             ("problems", &problems),
         ],
     );
