@@ -93,6 +93,20 @@ impl Default for GenerateOptions {
     }
 }
 
+/// The logits of one position as floats, every `banned` token's set to minus infinity.
+fn masked_logits(logits: &Tensor, banned: &[u32]) -> Result<Vec<f32>> {
+    let mut logits: Vec<f32> = logits
+        .squeeze(0)?
+        .to_dtype(candle_core::DType::F32)?
+        .to_vec1()?;
+    for &id in banned {
+        if let Some(v) = logits.get_mut(id as usize) {
+            *v = f32::NEG_INFINITY;
+        }
+    }
+    Ok(logits)
+}
+
 /// Which tokens an answer may not, or may only, be made of.
 #[derive(Debug, Clone, Copy, Default)]
 struct TokenRules<'a> {
@@ -452,15 +466,7 @@ impl Generator {
         banned: &[u32],
         copy: &copy::CopyState,
     ) -> Result<Option<u32>> {
-        let mut logits: Vec<f32> = logits
-            .squeeze(0)?
-            .to_dtype(candle_core::DType::F32)?
-            .to_vec1()?;
-        for &id in banned {
-            if let Some(v) = logits.get_mut(id as usize) {
-                *v = f32::NEG_INFINITY;
-            }
-        }
+        let logits = masked_logits(logits, banned)?;
         let texts = self.token_texts();
         let mut order: Vec<u32> = (0..logits.len() as u32)
             .filter(|id| logits[*id as usize].is_finite())
@@ -505,15 +511,7 @@ impl Generator {
 
     /// The most likely token that is not `banned`.
     fn argmax(&self, logits: &Tensor, banned: &[u32]) -> Result<u32> {
-        let mut logits: Vec<f32> = logits
-            .squeeze(0)?
-            .to_dtype(candle_core::DType::F32)?
-            .to_vec1()?;
-        for &id in banned {
-            if let Some(v) = logits.get_mut(id as usize) {
-                *v = f32::NEG_INFINITY;
-            }
-        }
+        let logits = masked_logits(logits, banned)?;
         let mut best = 0usize;
         let mut best_v = f32::NEG_INFINITY;
         for (i, &v) in logits.iter().enumerate() {
