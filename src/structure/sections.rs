@@ -111,10 +111,18 @@ static PROBLEM_OPENER: Lazy<Regex> = Lazy::new(|| {
     )
 });
 /// A clause from which the rest of its point (or, ending with a colon, the rest of the
-/// passage) is plans.
+/// passage) is plans. "2025年要……" opens plans; "2024年，我镇主要做了……" does not (the 要 of
+/// 主要, 重要, 需要).
 static PLAN_OPENER: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"^(下一步|下步|今后|接下来|下阶段|下一阶段|明年|来年|针对(上述|以上|这些|此|这一)(问题|不足|短板|情况)?|为此|对此|整改措施|整改举措|改进措施|我们(将|要|准备|计划)|(我|本)(乡|镇|街道|苏木)(将|要|准备|计划)|(19|20)\d\d年[，,]?.{0,16}(将|要|计划|准备))|(工作)?(打算|计划|思路|安排)(如下|是)|(重点|着力)(做好|抓好)以下|将(重点|着力)(做好|抓好|从以下)",
+        r"^(下一步|下步|今后|接下来|下阶段|下一阶段|明年|来年|针对(上述|以上|这些|此|这一)(问题|不足|短板|情况)?|为此|对此|整改措施|整改举措|改进措施|我们(将|要|准备|计划)|(我|本)(乡|镇|街道|苏木)(将|要|准备|计划)|(19|20)\d\d年(将|要|计划|准备|[，,]?.{0,16}(将|计划|准备|[^主重需概纲首只]要)))|(工作)?(打算|计划|思路|安排)(如下|是)|(重点|着力)(做好|抓好)以下|将(重点|着力)(做好|抓好|从以下)",
+    )
+});
+/// A clause that announces the work points ("主要做了以下几方面工作：", "重点抓了以下几件事："):
+/// its "以下几方面" is not a list of shortcomings.
+static WORK_LEAD_IN: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(做了|抓了|开展了|完成了|推进了|做好了|抓好了|落实了)[^，。；]{0,12}[：:]$|(主要|重点)(工作|做法)(及|和)?(成效|成绩)?(如下|有)?[：:]$",
     )
 });
 static REPORT_FOLLOWS: Lazy<Regex> = Lazy::new(|| re(r"^现将.{0,16}(报告|汇报|总结)如下"));
@@ -230,6 +238,63 @@ fn unnumbered_heading(line: &str) -> Option<(u8, usize)> {
     let sentence_like = line.contains(['。', '，', '；', ',', ';']);
     (short && !sentence_like && classify_title(line.trim_end_matches(['：', ':'])).is_some())
         .then_some((L_H1, 0))
+}
+
+/// Separators between the two halves of a topic heading ("履职尽责，扛牢法治建设主体责任",
+/// "规范行政执法 提升依法行政水平").
+const TOPIC_SEPARATORS: [char; 4] = ['，', ',', ' ', '\u{3000}'];
+
+/// Unnumbered topic headings: many reports title their work points with a short line of one
+/// or two phrases and no number ("履职尽责，扛牢法治建设主体责任" over its paragraph). Such a
+/// line is a heading when it is short, ends no sentence, holds no figure, follows a finished
+/// paragraph (not a line wrapped in mid-sentence) and stands over a paragraph of body; and
+/// only in a report that has at least two of them and no numbered top-level heading (there,
+/// a short line is a sub-point of its numbered section, which the numbering already orders).
+fn topic_heading_lines(chars: &[char], lines: &[(usize, usize)], title_lines: usize) -> Vec<bool> {
+    let texts: Vec<String> = lines.iter().map(|&(s, e)| text_of(chars, s, e)).collect();
+    if texts
+        .iter()
+        .any(|t| heading_level(t).is_some_and(|(l, _)| l == L_H1))
+    {
+        return vec![false; texts.len()];
+    }
+    let finished = |t: &str| {
+        t.ends_with(['。', '！', '？', '!', '?', '：', ':', '”', '；'])
+            || heading_level(t).is_some()
+            || unnumbered_heading(t).is_some()
+    };
+    let shaped = |t: &str| {
+        let n = t.chars().count();
+        let halves: Vec<&str> = t
+            .split(TOPIC_SEPARATORS)
+            .filter(|h| !h.is_empty())
+            .collect();
+        (4..=24).contains(&n)
+            && !t.contains(['。', '；', ';', '：', ':', '！', '？', '!', '?', '、'])
+            && !t
+                .chars()
+                .any(|c| c.is_ascii_digit() || ('０'..='９').contains(&c))
+            && halves.len() <= 2
+            && halves.iter().all(|h| h.chars().count() >= 2)
+            && heading_level(t).is_none()
+            && !SIGNATURE.is_match(t)
+            && !DATE_LINE.is_match(t)
+            && !AUTHOR_LINE.is_match(t)
+    };
+    let mut topic: Vec<bool> = (0..texts.len())
+        .map(|i| {
+            i >= title_lines
+                && shaped(&texts[i])
+                && (i == title_lines || finished(&texts[i - 1]))
+                && texts
+                    .get(i + 1)
+                    .is_some_and(|next| next.chars().count() >= 20 && !shaped(next))
+        })
+        .collect();
+    if topic.iter().filter(|&&t| t).count() < 2 {
+        topic.iter_mut().for_each(|t| *t = false);
+    }
+    topic
 }
 
 /// The title part of a heading line: up to the first 。 or colon (or the whole line).
@@ -528,9 +593,11 @@ struct State {
 pub fn sentences(chars: &[char], lines: &[(usize, usize)], title_lines: usize) -> Vec<RawSentence> {
     let mut out = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
-    let any_heading = lines
-        .iter()
-        .any(|&(s, e)| heading_level(&text_of(chars, s, e)).is_some());
+    let topic = topic_heading_lines(chars, lines, title_lines);
+    let any_heading = topic.contains(&true)
+        || lines
+            .iter()
+            .any(|&(s, e)| heading_level(&text_of(chars, s, e)).is_some());
     let mut st = State::default();
     let mut seen_body = false;
     let mut item = 0usize;
@@ -551,6 +618,7 @@ pub fn sentences(chars: &[char], lines: &[(usize, usize)], title_lines: usize) -
     for (pi, &(ls, le)) in lines.iter().enumerate() {
         let line = text_of(chars, ls, le);
         let continues_heading = after_heading
+            && !topic[pi]
             && heading_level(&line).is_none()
             && unnumbered_heading(&line).is_none()
             && !starts_item(&line)
@@ -575,7 +643,10 @@ pub fn sentences(chars: &[char], lines: &[(usize, usize)], title_lines: usize) -
         // Headings and line-start labels open (or switch) a section.
         let mut heading_only = false;
         let mut own_kind: Option<Kind> = None;
-        if let Some((lvl, marker)) = heading_level(&line).or_else(|| unnumbered_heading(&line)) {
+        let heading = heading_level(&line)
+            .or_else(|| unnumbered_heading(&line))
+            .or_else(|| topic[pi].then_some((L_H1, 0)));
+        if let Some((lvl, marker)) = heading {
             let title = heading_title(&line, marker);
             while stack.last().is_some_and(|t| t.level >= lvl) {
                 stack.pop();
@@ -729,6 +800,10 @@ fn lead_in_kind(body: &str) -> Option<Kind> {
     }
     if PLAN_OPENER.is_match(body) || PLAN_TITLE.is_match(body) {
         return Some(Kind::Plans);
+    }
+    if WORK_LEAD_IN.is_match(body) {
+        // The points that follow are work points: marked ones open sections of their own.
+        return None;
     }
     if CAUSE_START.is_match(body) || (CAUSE_TITLE.is_match(body) && !PROBLEM_TITLE.is_match(body)) {
         return Some(Kind::Causes);
@@ -919,6 +994,44 @@ mod tests {
             .find(|(_, t)| t.contains(needle))
             .unwrap_or_else(|| panic!("no sentence with {needle}: {rs:#?}"))
             .0
+    }
+
+    #[test]
+    fn unnumbered_topic_headings_open_sections() {
+        let rs = roles(
+            "某某镇2024年法治政府建设情况报告\n2024年，我镇在区委区政府的坚强领导下，扎实推进法治政府建设，现报告如下。\n履职尽责，扛牢法治建设主体责任\n镇党委专题研究法治建设工作4次，制定年度工作要点。\n规范行政执法 提升依法行政水平\n全年办理行政执法案件12件，无一被复议纠错。\n正视短板，查找存在的问题\n村级法律明白人作用发挥不充分，普法经费保障不足。\n对标对表，谋划下步工作\n我镇将加大普法经费投入，开展法律明白人培训。\n某某镇人民政府\n2025年1月6日",
+        );
+        assert_eq!(role_of(&rs, "专题研究法治建设工作4次"), Role::Achievements);
+        assert_eq!(role_of(&rs, "行政执法案件12件"), Role::Achievements);
+        assert_eq!(role_of(&rs, "作用发挥不充分"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "加大普法经费投入"), Role::Plans);
+        assert_eq!(role_of(&rs, "某某镇人民政府"), Role::Other);
+    }
+
+    #[test]
+    fn a_single_short_line_or_numbered_report_has_no_topic_headings() {
+        // One short line over a paragraph is not a structure; in a numbered report short lines
+        // are sub-points, which the numbering orders.
+        let one = "某某镇2024年法治政府建设情况报告\n加强组织领导\n全年开展宣讲20场次，普法经费仍然不足，群众满意。";
+        let chars: Vec<char> = one.chars().collect();
+        let ls = lines(&chars);
+        let n = title_line_count(&ls, &chars);
+        assert!(!topic_heading_lines(&chars, &ls, n).contains(&true));
+        let numbered = "某某镇2024年法治政府建设情况报告\n一、主要工作\n加强组织领导\n全年开展宣讲20场次，覆盖群众3000人次。\n规范行政执法\n全年办理行政执法案件12件，无一被复议纠错。";
+        let chars: Vec<char> = numbered.chars().collect();
+        let ls = lines(&chars);
+        let n = title_line_count(&ls, &chars);
+        assert!(!topic_heading_lines(&chars, &ls, n).contains(&true));
+    }
+
+    #[test]
+    fn work_lead_in_with_yixia_fangmian_opens_no_problems() {
+        let rs = roles(
+            "某某镇2024年法治政府建设情况报告\n2024年，我镇主要做了以下几方面工作：\n1.抓干部学法。全年组织集中学法10次。\n2.抓普法宣传。开展宣讲18场次。\n二、存在的问题\n普法经费不足。",
+        );
+        assert_eq!(role_of(&rs, "集中学法10次"), Role::Achievements);
+        assert_eq!(role_of(&rs, "宣讲18场次"), Role::Achievements);
+        assert_eq!(role_of(&rs, "普法经费不足"), Role::Shortcomings);
     }
 
     #[test]

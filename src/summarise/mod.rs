@@ -366,9 +366,23 @@ pub(crate) const TITLE_SEPARATOR: char = '：';
 /// ("结合牧区群众居住分散的特点", "以民主法治示范村创建为抓手").
 static FRAMING_CLAUSE: Lazy<Regex> = Lazy::new(|| {
     Regex::new(
-        "^(结合|针对|(紧密|紧紧)?围绕|按照|根据|依据|为了|为进一步|紧扣|立足|聚焦|坚持|始终|把|将|借助|依托|利用|通过|深刻认识)|^以.*为(抓手|契机|载体|重点|主线|目标|引领)|契机$",
+        "^(结合|针对|(紧密|紧紧)?围绕|按照|根据|依据|为了|为进一步|紧扣|立足|聚焦|坚持|始终|把|将|借助|依托|利用|通过|深刻认识)|^以.*为(抓手|契机|载体|重点|主线|目标|引领|品牌|平台|牵引|核心|切入点|突破口)|契机$",
     )
     .expect("valid regex")
+});
+
+/// A clause that tells how far short something fell ("实际受理的咨询还不到20件", "仅有3个村
+/// 建成"): its figure measures a gap, not what was done.
+static SHORTFALL: Lazy<Regex> = Lazy::new(|| {
+    Regex::new("(还|仍|尚)(不到|不足|未|没)|不到[〇一二两三四五六七八九十百千万半\\d]|仅有|仅占|只有|只占|偏低|偏少|较少|较低|不高|不够|不足[〇一二两三四五六七八九十百千万半\\d]")
+        .expect("valid regex")
+});
+
+/// A clause that describes the township rather than its work ("洛加乡是半农半牧乡",
+/// "然玛塘乡位于赛宗县东南部", "下辖4个社区"): never the title of a work item.
+static TOWNSHIP_PROFILE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new("^[^，,]{0,16}(乡|镇|街道|苏木)(是|位于|地处|地处于|辖|下辖|总面积|面积|人口)|^(下辖|辖|总面积|面积|总人口|人口|常住人口|户籍人口)")
+        .expect("valid regex")
 });
 
 /// What a work point did, in the report's words: the first clause (between ，；：。) of its body
@@ -386,7 +400,11 @@ fn done_clause(
             .filter(|c| !c.is_empty())
             .collect()
     };
-    let fits = |c: &str| (6..=40).contains(&c.chars().count()) && !FRAMING_CLAUSE.is_match(c);
+    let fits = |c: &str| {
+        (6..=40).contains(&c.chars().count())
+            && !FRAMING_CLAUSE.is_match(c)
+            && !SHORTFALL.is_match(c)
+    };
     let with_figures = figures.iter().flat_map(|f| {
         let figure = NormalizedText::new(&f.text).text;
         clauses(&structure.sentences[f.sentence].text)
@@ -401,22 +419,23 @@ fn done_clause(
 }
 
 /// Group achievement sentences into items (一是/（一）/1. markers or paragraph starts).
-fn achievement_items(structure: &ReportStructure) -> Vec<Vec<usize>> {
+/// A sentence quoted by a shortcoming (a problem stated inside the work part, found by the
+/// detector) is not work done: it is left out, and its paragraph's item ends there.
+fn achievement_items(structure: &ReportStructure, problems: &[Shortcoming]) -> Vec<Vec<usize>> {
     let mut items: Vec<Vec<usize>> = Vec::new();
     let mut last_para = usize::MAX;
-    // A 述法报告 (a leader's report on his duty) tells its work in the section on that duty
-    // ("一、履行第一责任人职责情况"), and has no other: there, that section is the work.
-    let work = if structure
-        .sentences
-        .iter()
-        .any(|s| s.role == Role::Achievements)
-    {
-        Role::Achievements
-    } else {
-        Role::Responsibility
+    // What a leader did as the one first responsible for rule of law ("党委书记履行第一责任人
+    // 职责，全年专题研究法治工作4次") is work done, whether it stands in a section of its own, in
+    // a work section, or (in a 述法报告) is the whole of the work.
+    let is_work = |r: Role| matches!(r, Role::Achievements | Role::Responsibility);
+    let stated_problem = |s: &Sentence| {
+        problems
+            .iter()
+            .flat_map(|p| &p.evidence)
+            .any(|e| e.start < s.end && s.start < e.end)
     };
     for (i, s) in structure.sentences.iter().enumerate() {
-        if s.role != work {
+        if !is_work(s.role) || stated_problem(s) {
             last_para = usize::MAX;
             continue;
         }
@@ -452,10 +471,11 @@ fn achievement_items(structure: &ReportStructure) -> Vec<Vec<usize>> {
 fn summarise_achievements(
     doc: &SourceDocument,
     structure: &ReportStructure,
+    problems: &[Shortcoming],
     warnings: &mut Vec<String>,
 ) -> Vec<Achievement> {
     let mut out = Vec::new();
-    for item in achievement_items(structure) {
+    for item in achievement_items(structure, problems) {
         let lead = &structure.sentences[item[0]];
         let figs: Vec<&crate::structure::Figure> = structure
             .figures
@@ -487,6 +507,34 @@ fn summarise_achievements(
             // An untitled paragraph opened by its frame ("围绕《民法典》、草原法等，……"):
             // what it did is further on.
             Some(done) if !titled && FRAMING_CLAUSE.is_match(&lead_text) => done,
+            // An untitled paragraph whose opening clause names the point without its figure
+            // ("镇党委书记带头学法，全年主持召开专题会议研究法治工作4次"): the opening clause is
+            // its title, the clause with the figure what was done.
+            // A paragraph opened by a profile of the township: what it did, if it says how
+            // much ("洛加乡是半农半牧乡，年初……签订法治建设责任书7份").
+            Some(done)
+                if !titled
+                    && TOWNSHIP_PROFILE.is_match(&lead_text)
+                    && !TOWNSHIP_PROFILE.is_match(&done)
+                    && figs
+                        .iter()
+                        .any(|f| done.contains(&NormalizedText::new(&f.text).text)) =>
+            {
+                done
+            }
+            Some(done)
+                if !titled
+                    && !TOWNSHIP_PROFILE.is_match(&lead_text)
+                    && !lead_text.contains(done.as_str())
+                    && !figs
+                        .iter()
+                        .any(|f| lead_text.contains(&NormalizedText::new(&f.text).text))
+                    && figs
+                        .iter()
+                        .any(|f| done.contains(&NormalizedText::new(&f.text).text)) =>
+            {
+                format!("{lead_text}{TITLE_SEPARATOR}{done}")
+            }
             _ => lead_text,
         };
         let text = grounded_or(
@@ -1076,8 +1124,8 @@ pub fn summarise_fast(
 ) -> Result<ReportSummary> {
     let (themes, prompts) = (ctx.themes, ctx.prompts);
     let mut warnings = structure.warnings.clone();
-    let achievements = summarise_achievements(doc, structure, &mut warnings);
     let (shortcomings, _) = summarise_shortcomings(doc, structure, ctx)?;
+    let achievements = summarise_achievements(doc, structure, &shortcomings, &mut warnings);
     let plans = summarise_plans(doc, structure);
     let summary = compose_fast_summary(
         prompts,
@@ -1158,7 +1206,7 @@ mod tests {
             text: text.to_string(),
         };
         let structure = crate::structure::parse(&doc);
-        summarise_achievements(&doc, &structure, &mut Vec::new())
+        summarise_achievements(&doc, &structure, &[], &mut Vec::new())
     }
 
     /// Given a leader's duty report (述法报告), the work items come from its section on the
@@ -1179,6 +1227,71 @@ mod tests {
             [
                 "带头尊法学法：本人全年参加苏木党委理论学习中心组学法12次",
                 "推动依法决策：苏木政府全年研究重大事项21项",
+            ]
+        );
+    }
+
+    /// Given a report with a section on the leaders' duty beside its work section, both are
+    /// work: what the Party secretary did as first responsible is an item with its figure.
+    #[test]
+    fn duty_section_beside_work_section_gives_work_items_too() {
+        let text = "白水镇2024年法治政府建设情况报告\n\
+            一、党政主要负责人履行推进法治建设第一责任人职责情况\n\
+            镇党委书记带头学法，全年主持召开专题会议研究法治工作4次。\n\
+            二、主要工作成效\n\
+            （一）深化普法宣传。全年开展法治宣讲18场次，覆盖群众2600余人次。\n\
+            三、存在的问题\n\
+            普法经费不足。\n";
+        let got = achievements_of(text);
+        let texts: Vec<&str> = got.iter().map(|a| a.text.as_str()).collect();
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert!(texts[0].contains("研究法治工作4次"), "{texts:?}");
+        assert!(texts[1].contains("法治宣讲18场次"), "{texts:?}");
+    }
+
+    /// Given untitled paragraphs: a profile of the township never titles an item, a clause
+    /// measuring a gap is never what was done, and a sentence a shortcoming quotes (a problem
+    /// stated among the work) is no work item.
+    #[test]
+    fn untitled_paragraphs_profile_gap_and_stated_problem() {
+        let text = "洛加乡2024年法治政府建设情况报告\n\
+            一、主要工作\n\
+            洛加乡是半农半牧乡，年初与各村党支部书记签订法治建设责任书7份。\n\
+            乡村两级开通线上咨询窗口，实际受理的咨询还不到20件。\n\
+            移动调解终端配发以后，案件录入率还不到三成。\n\
+            二、存在的问题\n\
+            普法经费不足。\n";
+        let doc = SourceDocument {
+            source: PathBuf::from("test.txt"),
+            sha256: String::new(),
+            format: Format::Txt,
+            encoding: Some("UTF-8".to_string()),
+            text: text.to_string(),
+        };
+        let structure = crate::structure::parse(&doc);
+        let quote = "移动调解终端配发以后，案件录入率还不到三成。";
+        let start = text
+            .chars()
+            .collect::<String>()
+            .find(quote)
+            .map(|b| text[..b].chars().count())
+            .expect("quote");
+        let problem = Shortcoming {
+            text: "移动调解终端配发以后".to_string(),
+            theme: "other".to_string(),
+            evidence: vec![Evidence {
+                quote: quote.to_string(),
+                start,
+                end: start + quote.chars().count(),
+            }],
+        };
+        let got = summarise_achievements(&doc, &structure, &[problem], &mut Vec::new());
+        let texts: Vec<&str> = got.iter().map(|a| a.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "年初与各村党支部书记签订法治建设责任书7份",
+                "乡村两级开通线上咨询窗口"
             ]
         );
     }
