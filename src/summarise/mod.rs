@@ -982,11 +982,37 @@ fn detected_problems(
     }
     let texts: Vec<&str> = candidates.iter().map(|(_, t)| *t).collect();
     let embs = ctx.encoder.embed(&texts, EmbedKind::Query)?;
-    Ok(candidates
+    let probability: Vec<f32> = candidates
         .iter()
         .zip(&embs)
-        .filter(|((_, t), v)| {
-            ctx.problem_detector.probability(v, t) >= problem_detector::PROBLEM_PROBABILITY
+        .map(|((_, t), v)| ctx.problem_detector.probability(v, t))
+        .collect();
+    let sure: std::collections::BTreeSet<usize> = candidates
+        .iter()
+        .zip(&probability)
+        .filter(|(_, &p)| p >= problem_detector::PROBLEM_PROBABILITY)
+        .map(|((i, _), _)| *i)
+        .collect();
+    // Problems come in runs: a likely candidate in a paragraph that states two other problems
+    // (by the rules or surely by the detector) is one of them ("从这一年的情况看，……很少；
+    // 另外，乡司法所就1个人……；还有就是……钱太少").
+    let problems_beside = |i: usize| {
+        let para = structure.sentences[i].paragraph;
+        structure
+            .sentences
+            .iter()
+            .enumerate()
+            .filter(|&(j, s)| {
+                j != i && s.paragraph == para && (s.role == Role::Shortcomings || sure.contains(&j))
+            })
+            .count()
+    };
+    Ok(candidates
+        .iter()
+        .zip(&probability)
+        .filter(|&(&(i, _), &p)| {
+            p >= problem_detector::PROBLEM_PROBABILITY
+                || (p >= problem_detector::PROBLEM_IN_A_RUN_PROBABILITY && problems_beside(i) >= 2)
         })
         .map(|((i, _), _)| *i)
         .collect())

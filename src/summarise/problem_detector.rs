@@ -15,6 +15,9 @@ use std::path::Path;
 /// (cross-validated by report): at 0.8 the detector found 30 of 34 problems stated outside a
 /// problems section for 10 false alarms among 1,794 other clauses.
 pub const PROBLEM_PROBABILITY: f32 = 0.8;
+/// A candidate at least this likely is a problem when its paragraph states two others: problems
+/// come in runs, and a detector that sees one sentence at a time cannot know it.
+pub const PROBLEM_IN_A_RUN_PROBABILITY: f32 = 0.5;
 
 /// `prompts/problem_sentences.toml`.
 #[derive(Debug, Clone, Deserialize)]
