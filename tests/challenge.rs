@@ -87,3 +87,10 @@ fn held_aside_half_of_the_challenge_corpus() {
 fn fresh_challenge_reports() {
     assert_levels("fresh", 18.0, 0.95, 0.95, 0.9);
 }
+
+/// Written after the rules for topic headings, work lead-ins, duty sections and problem runs,
+/// to probe exactly those formats; never tuned on.
+#[test]
+fn reports_written_after_the_topic_heading_rules() {
+    assert_levels("w", 12.0, 0.95, 0.95, 0.80);
+}
