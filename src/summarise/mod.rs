@@ -498,6 +498,12 @@ fn summarise_achievements(
         if lead_text.is_empty() {
             continue;
         }
+        // Figures as they read in sentence texts (the clauses compared below are cut from them).
+        let figure_texts: Vec<String> = figs
+            .iter()
+            .map(|f| NormalizedText::new(&f.text).text)
+            .collect();
+        let has_figure = |t: &str| figure_texts.iter().any(|f| t.contains(f.as_str()));
         // "领导干部带头学：全年开展法治专题学习9次": a title alone tells a reader the topic,
         // not what was done or how much.
         let lead_text = match done_clause(structure, &body, &figs) {
@@ -507,31 +513,25 @@ fn summarise_achievements(
             // An untitled paragraph opened by its frame ("围绕《民法典》、草原法等，……"):
             // what it did is further on.
             Some(done) if !titled && FRAMING_CLAUSE.is_match(&lead_text) => done,
-            // An untitled paragraph whose opening clause names the point without its figure
-            // ("镇党委书记带头学法，全年主持召开专题会议研究法治工作4次"): the opening clause is
-            // its title, the clause with the figure what was done.
             // A paragraph opened by a profile of the township: what it did, if it says how
             // much ("洛加乡是半农半牧乡，年初……签订法治建设责任书7份").
             Some(done)
                 if !titled
                     && TOWNSHIP_PROFILE.is_match(&lead_text)
                     && !TOWNSHIP_PROFILE.is_match(&done)
-                    && figs
-                        .iter()
-                        .any(|f| done.contains(&NormalizedText::new(&f.text).text)) =>
+                    && has_figure(&done) =>
             {
                 done
             }
+            // An untitled paragraph whose opening clause names the point without its figure
+            // ("镇党委书记带头学法，全年主持召开专题会议研究法治工作4次"): the opening clause is
+            // its title, the clause with the figure what was done.
             Some(done)
                 if !titled
                     && !TOWNSHIP_PROFILE.is_match(&lead_text)
                     && !lead_text.contains(done.as_str())
-                    && !figs
-                        .iter()
-                        .any(|f| lead_text.contains(&NormalizedText::new(&f.text).text))
-                    && figs
-                        .iter()
-                        .any(|f| done.contains(&NormalizedText::new(&f.text).text)) =>
+                    && !has_figure(&lead_text)
+                    && has_figure(&done) =>
             {
                 format!("{lead_text}{TITLE_SEPARATOR}{done}")
             }
@@ -1223,14 +1223,18 @@ mod tests {
         }
     }
 
-    fn achievements_of(text: &str) -> Vec<Achievement> {
-        let doc = SourceDocument {
+    fn doc_of(text: &str) -> SourceDocument {
+        SourceDocument {
             source: PathBuf::from("test.txt"),
             sha256: String::new(),
             format: Format::Txt,
             encoding: Some("UTF-8".to_string()),
             text: text.to_string(),
-        };
+        }
+    }
+
+    fn achievements_of(text: &str) -> Vec<Achievement> {
+        let doc = doc_of(text);
         let structure = crate::structure::parse(&doc);
         summarise_achievements(&doc, &structure, &[], &mut Vec::new())
     }
@@ -1287,21 +1291,10 @@ mod tests {
             移动调解终端配发以后，案件录入率还不到三成。\n\
             二、存在的问题\n\
             普法经费不足。\n";
-        let doc = SourceDocument {
-            source: PathBuf::from("test.txt"),
-            sha256: String::new(),
-            format: Format::Txt,
-            encoding: Some("UTF-8".to_string()),
-            text: text.to_string(),
-        };
+        let doc = doc_of(text);
         let structure = crate::structure::parse(&doc);
         let quote = "移动调解终端配发以后，案件录入率还不到三成。";
-        let start = text
-            .chars()
-            .collect::<String>()
-            .find(quote)
-            .map(|b| text[..b].chars().count())
-            .expect("quote");
+        let start = text[..text.find(quote).expect("quote")].chars().count();
         let problem = Shortcoming {
             text: "移动调解终端配发以后".to_string(),
             theme: "other".to_string(),
