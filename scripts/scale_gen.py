@@ -4,6 +4,7 @@ would leave them (shard-K-of-S/{shard.json, reports/<id>.json, comparable/<id>.t
 `township-digest merge` to join.
 
     scripts/scale_gen.py TEMPLATE_SHARD N OUT [--shards S] [--seed X]
+                         [--other-vectors JSONL [--other-rate R]]
 
 TEMPLATE_SHARD is a real shard folder (`run --mode fast --shard 0/1` over a few reports): its
 fingerprint (models, themes, prompts) is reused, so the merge accepts the synthetic shards, and
@@ -15,7 +16,15 @@ the digest has near-duplicate clusters as real batches do. A fresh text is 20% b
 bank of 60 stock segments every report may use) and 80% segments of the fixture texts with
 --mutate of their characters replaced (default 0.12: a township's own wording; lower values make
 every text share more with every other, the hard case for the near-duplicate join). Townships sit in counties of ~20; about
-70% of reports name no city. Deterministic for a seed.
+70% of reports name no city. With --other-vectors (the `embed_lines` example's output for
+scripts/other_quotes.txt: 87 real shortcomings of the challenge sets that fit no theme, with
+their e5 vectors), a share --other-rate of reports (default 0.55, the share measured on the
+challenge sets in fast mode) get one such shortcoming, and its vector is kept in the shard's
+emerging/<id>.json as `run --shard` keeps it, with a little noise (--other-noise, default 0.01 per
+dimension, then normalised: cosine ~0.96 to its quote's vector) so that no two reports' vectors
+are the same, as in a real batch where reports word their problems differently; without it, no
+report has one. Deterministic for a
+seed.
 """
 import argparse
 import glob
@@ -30,14 +39,6 @@ THEMES = [
     "uneven_outreach", "inactive_liaisons", "funding_shortage", "shallow_outreach",
     "staff_capacity", "cadre_awareness", "enforcement_irregular", "coordination_gaps",
     "public_awareness", "mediation_weak", "legality_review", "digital_lag",
-]
-OTHER_QUOTES = [
-    "部分村级法律顾问服务合同到期后未及时续签，服务出现断档",
-    "网格员兼任人民调解员，精力分散，调解台账登记不全",
-    "普法志愿者队伍年龄偏大，使用新媒体开展宣传能力不足",
-    "外出务工人员较多，法律服务难以覆盖流动人口",
-    "村规民约修订滞后，部分条款与现行法律法规不一致",
-    "行政复议和应诉案件材料归档不规范，案卷保管分散",
 ]
 SYL = "安宁平和兴丰泰顺福康盛隆永昌新华东西南北中山河川湖林石桥沟岭坪湾滩岗庄堡屯集"
 
@@ -66,7 +67,16 @@ def main():
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--mutate", type=float, default=0.12,
                     help="share of characters of a township's own segments replaced (default 0.12)")
+    ap.add_argument("--other-vectors", help="JSONL of [quote, vector] (examples/embed_lines)")
+    ap.add_argument("--other-rate", type=float, default=0.55,
+                    help="share of reports with one shortcoming that fits no theme (default 0.55)")
+    ap.add_argument("--other-noise", type=float, default=0.01,
+                    help="standard deviation of the noise added to each dimension (default 0.01)")
     args = ap.parse_args()
+    other = []
+    if args.other_vectors:
+        with open(args.other_vectors, encoding="utf-8") as f:
+            other = [json.loads(line) for line in f if line.strip()]
     rng = random.Random(args.seed)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -120,6 +130,7 @@ def main():
     for d in dirs:
         os.makedirs(os.path.join(d, "reports"))
         os.makedirs(os.path.join(d, "comparable"))
+        os.makedirs(os.path.join(d, "emerging"))
 
     inputs, statuses = [], [[] for _ in range(S)]
     texts = []
@@ -154,12 +165,17 @@ def main():
         themes = rng.sample(THEMES, len(rep["shortcomings"]))
         for sc, th in zip(rep["shortcomings"], themes):
             sc["theme"] = th
-        if rep["shortcomings"] and rng.random() < 0.03:
+        if other and rep["shortcomings"] and rng.random() < args.other_rate:
             sc = rep["shortcomings"][-1]
             sc["theme"] = "other"
-            q = rng.choice(OTHER_QUOTES)
+            q, vector = rng.choice(other)
+            vector = [x + rng.gauss(0.0, args.other_noise) for x in vector]
+            norm = sum(x * x for x in vector) ** 0.5
+            vector = [x / norm for x in vector]
             sc["text"] = q
             sc["evidence"] = [{"quote": q, "start": 0, "end": len(q)}]
+            with open(os.path.join(dirs[shard], "emerging", rid + ".json"), "w") as f:
+                json.dump([vector], f)
         d = dirs[shard]
         with open(os.path.join(d, "reports", rid + ".json"), "w", encoding="utf-8") as f:
             json.dump(rep, f, ensure_ascii=False, indent=2)

@@ -12,7 +12,7 @@ use crate::run::setup::{self, ModelChoice};
 use crate::run::{shard_dirs, ShardRecord};
 use crate::run::{InputStatus, RunRecord, RunResult};
 use crate::settings::Settings;
-use crate::shard::COMPARABLE_DIR;
+use crate::shard::{COMPARABLE_DIR, EMERGING_DIR};
 use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -290,6 +290,16 @@ fn load_report(
     let cpath = dir.join(COMPARABLE_DIR).join(format!("{id}.txt"));
     let comparable = std::fs::read_to_string(&cpath)
         .with_context(|| format!("cannot read {}", cpath.display()))?;
+    // Only a report with shortcomings that fit no theme has vectors kept for them.
+    let other_vectors = if crate::compare::emerging::other_quotes(&summary).is_empty() {
+        Vec::new()
+    } else {
+        let vpath = dir.join(EMERGING_DIR).join(format!("{id}.json"));
+        let bytes =
+            std::fs::read(&vpath).with_context(|| format!("cannot read {}", vpath.display()))?;
+        serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a list of vectors", vpath.display()))?
+    };
     let copy = stage_copy(
         &path,
         &bytes,
@@ -299,6 +309,7 @@ fn load_report(
         crate::run::DigestInput {
             summary,
             comparable,
+            other_vectors,
         },
         copy,
     ))

@@ -17,6 +17,10 @@ use std::str::FromStr;
 /// detection compares), so that a merge needs no source file.
 pub const COMPARABLE_DIR: &str = "comparable";
 
+/// The folder, in a shard's output, of the vectors of each report's shortcomings that fit no
+/// theme (`compare::emerging::embed_other_quotes`), for the merge's emerging problems.
+pub const EMERGING_DIR: &str = "emerging";
+
 /// The record a shard writes next to its reports.
 pub const SHARD_RECORD: &str = "shard.json";
 /// Bumped when the record's meaning changes; merge refuses another format.

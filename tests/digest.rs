@@ -193,12 +193,18 @@ fn run_compare(
         .iter()
         .map(|t| township_digest::compare::duplicates::comparable_text(t))
         .collect();
+    let vectors: Vec<Vec<Vec<f32>>> = summaries
+        .iter()
+        .map(|s| township_digest::compare::emerging::embed_other_quotes(enc, s).unwrap())
+        .collect();
     let inputs: Vec<CompareInput> = summaries
         .iter()
         .zip(&comparable)
-        .map(|(summary, comparable)| CompareInput {
+        .zip(&vectors)
+        .map(|((summary, comparable), other_vectors)| CompareInput {
             summary,
             comparable,
+            other_vectors,
         })
         .collect();
     let files = township_digest::prompt_files::PromptFiles::load(
@@ -209,7 +215,6 @@ fn run_compare(
     compare(
         &inputs,
         themes,
-        enc,
         None,
         &files.label_template,
         &files.indicators,

@@ -37,11 +37,16 @@ fn run(args: &[&str], out: &Path) -> Output {
 }
 
 fn merge(shards: &[&Path], out: &Path) -> Output {
+    merge_with(shards, out, &[])
+}
+
+fn merge_with(shards: &[&Path], out: &Path, flags: &[&str]) -> Output {
     bin()
         .arg("merge")
         .args(shards)
         .arg("--out")
         .arg(out)
+        .args(flags)
         .output()
         .expect("start township-digest")
 }
@@ -98,9 +103,34 @@ fn json(path: &Path) -> serde_json::Value {
 
 #[test]
 fn three_shards_one_killed_and_rerun_merge_into_the_single_machine_digest() {
+    // A themes file without `digital_lag` and `inactive_liaisons`: the shortcomings of those
+    // themes fit none now, so the digest has an emerging problem (five reports' liaisons),
+    // clustered from vectors the shards kept.
+    let themes_dir = tmp();
+    let themes = themes_dir.path().join("themes.toml");
+    let mut text = std::fs::read_to_string("prompts/themes.toml").unwrap();
+    for id in ["digital_lag", "inactive_liaisons"] {
+        let start = text.find(&format!("[[theme]]\nid = \"{id}\"")).unwrap();
+        let end = text[start + 1..]
+            .find("[[theme]]")
+            .map(|e| start + 1 + e)
+            .unwrap_or_else(|| text.find("\n[other]\n").unwrap() + 1);
+        text.replace_range(start..end, "");
+    }
+    std::fs::write(&themes, text).unwrap();
+    let themes = themes.to_str().unwrap();
+
     let single = tmp();
-    let o = run(&["fixtures/reports", "--mode", "fast"], single.path());
+    let o = run(
+        &["fixtures/reports", "--mode", "fast", "--themes", themes],
+        single.path(),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let emerging = json(&single.path().join("digest.json"))["emerging"].clone();
+    assert!(
+        !emerging.as_array().unwrap().is_empty(),
+        "the case needs an emerging problem: {emerging}"
+    );
 
     let shards = tmp();
     // Shard 1 is killed while it works, as a preempted cluster task, then run again.
@@ -110,6 +140,8 @@ fn three_shards_one_killed_and_rerun_merge_into_the_single_machine_digest() {
             "fixtures/reports",
             "--mode",
             "fast",
+            "--themes",
+            themes,
             "--shard",
             "1/3",
             "--out",
@@ -135,6 +167,8 @@ fn three_shards_one_killed_and_rerun_merge_into_the_single_machine_digest() {
                 "fixtures/reports",
                 "--mode",
                 "fast",
+                "--themes",
+                themes,
                 "--shard",
                 "3",
                 "--out",
@@ -144,6 +178,14 @@ fn three_shards_one_killed_and_rerun_merge_into_the_single_machine_digest() {
             .unwrap();
         assert_eq!(o.status.code(), Some(0), "shard {k}: {}", stderr(&o));
     }
+    // The vectors of the shortcomings that fit no theme were embedded by the shards.
+    let kept: usize = (0..3)
+        .map(|k| {
+            std::fs::read_dir(shards.path().join(format!("shard-{k}-of-3/emerging")))
+                .map_or(0, |d| d.count())
+        })
+        .sum();
+    assert!(kept >= 2, "{kept} reports' vectors kept by the shards");
     // Every input is in exactly one shard.
     let mut owned = 0;
     for k in 0..3 {
@@ -153,18 +195,19 @@ fn three_shards_one_killed_and_rerun_merge_into_the_single_machine_digest() {
     assert_eq!(owned, 9, "9 fixture reports over 3 shards");
 
     let merged = tmp();
-    let o = merge(&[shards.path()], merged.path());
+    let o = merge_with(&[shards.path()], merged.path(), &["--themes", themes]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_same_digest(single.path(), merged.path());
 
     // A missing shard: its reports are named, the digest covers the rest, exit 1.
     let partial = tmp();
-    let o = merge(
+    let o = merge_with(
         &[
             &shards.path().join("shard-0-of-3"),
             &shards.path().join("shard-2-of-3"),
         ],
         partial.path(),
+        &["--themes", themes],
     );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let record = json(&shards.path().join("shard-1-of-3/shard.json"));

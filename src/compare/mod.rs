@@ -7,7 +7,6 @@ pub mod emerging;
 pub mod figures;
 pub mod years;
 
-use crate::models::encoder::Encoder;
 use crate::models::generator::Generator;
 use crate::report::{ReportSummary, OTHER_THEME};
 use crate::themes::ThemeSet;
@@ -20,6 +19,9 @@ pub struct CompareInput<'a> {
     /// The report's normalised full text in the form near-duplicate detection compares
     /// (`duplicates::comparable_text`): kept by shards, so a merge needs no source file.
     pub comparable: &'a str,
+    /// One vector per `emerging::other_quotes(summary)`, from `emerging::embed_other_quotes`:
+    /// embedded per report (by the run or its shard), so a merge needs no encoder pass.
+    pub other_vectors: &'a [Vec<f32>],
 }
 
 /// `digest.json`. Contract fields first, in contract order; the rest are extensions.
@@ -138,7 +140,6 @@ pub fn simplified(name: &str) -> String {
 pub fn compare(
     inputs: &[CompareInput],
     themes: &ThemeSet,
-    encoder: &Encoder,
     labeler: Option<&mut Generator>,
     label_template: &str,
     indicators: &figures::Indicators,
@@ -155,7 +156,7 @@ pub fn compare(
         .collect();
 
     let theme_entries = recurring_themes(inputs, themes);
-    let emerging = emerging::emerging(inputs, encoder, labeler, label_template, &mut warnings)?;
+    let emerging = emerging::emerging(inputs, labeler, label_template, &mut warnings)?;
     let texts: Vec<(&str, &str)> = inputs
         .iter()
         .map(|i| (i.summary.id.as_str(), i.comparable))

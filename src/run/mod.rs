@@ -208,18 +208,24 @@ pub fn run(settings: &Settings, args: &RunConfig, quiet: bool) -> Result<RunResu
     let done: Vec<stages::DigestInput> = parsed
         .iter()
         .zip(summaries.iter())
-        .filter_map(|(p, s)| {
-            s.as_ref().map(|s| stages::DigestInput {
+        .filter_map(|(p, s)| s.as_ref().map(|s| (p, s)))
+        .map(|(p, s)| {
+            Ok(stages::DigestInput {
                 summary: s.clone(),
                 comparable: crate::compare::duplicates::comparable_text(&p.normalized.text),
+                other_vectors: crate::compare::emerging::embed_other_quotes(
+                    &loaded.resources.encoder,
+                    s,
+                )?,
             })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let digest_error = match args.shard {
         None => stages::write_digest(&out, &done, &mut loaded, &previous),
         // The digest is the merge's; what it needs of each report is kept here.
         Some(_) => {
             stages::write_comparable_texts(&out, &done)?;
+            stages::write_other_vectors(&out, &done)?;
             None
         }
     };

@@ -342,6 +342,8 @@ pub(crate) struct DigestInput {
     pub summary: ReportSummary,
     /// `compare::duplicates::comparable_text` of the report's normalised text.
     pub comparable: String,
+    /// `compare::emerging::embed_other_quotes` of the summary.
+    pub other_vectors: Vec<Vec<f32>>,
 }
 
 /// Compares the reports and renders the digest into `out`. Returns why the digest could not be
@@ -360,6 +362,7 @@ pub(crate) fn write_digest(
         .map(|d| CompareInput {
             summary: &d.summary,
             comparable: &d.comparable,
+            other_vectors: &d.other_vectors,
         })
         .collect();
     let reports: Vec<ReportSummary> = done.iter().map(|d| d.summary.clone()).collect();
@@ -367,7 +370,6 @@ pub(crate) fn write_digest(
     let result = compare::compare(
         &inputs,
         themes,
-        &loaded.resources.encoder,
         loaded.generator.as_mut(),
         &loaded.label_template,
         &loaded.indicators,
@@ -425,6 +427,27 @@ pub(crate) fn write_comparable_texts(out: &Path, done: &[DigestInput]) -> Result
         )?;
     }
     let current: BTreeSet<&str> = done.iter().map(|d| d.summary.id.as_str()).collect();
+    crate::output::remove_files_not_in(&dir, &current);
+    Ok(())
+}
+
+/// A shard keeps the vectors of each report's shortcomings that fit no theme
+/// (`shard::EMERGING_DIR`, one JSON array per report that has any), so that the merge clusters
+/// them without embedding anything; files of reports without such shortcomings are removed.
+pub(crate) fn write_other_vectors(out: &Path, done: &[DigestInput]) -> Result<()> {
+    let dir = out.join(crate::shard::EMERGING_DIR);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let with: Vec<&DigestInput> = done
+        .iter()
+        .filter(|d| !d.other_vectors.is_empty())
+        .collect();
+    for d in &with {
+        crate::output::write_atomic(
+            &dir.join(format!("{}.json", d.summary.id)),
+            &serde_json::to_vec(&d.other_vectors)?,
+        )?;
+    }
+    let current: BTreeSet<&str> = with.iter().map(|d| d.summary.id.as_str()).collect();
     crate::output::remove_files_not_in(&dir, &current);
     Ok(())
 }
