@@ -118,6 +118,14 @@ static PLAN_OPENER: Lazy<Regex> = Lazy::new(|| {
         r"^(下一步|下步|今后|接下来|下阶段|下一阶段|明年|来年|针对(上述|以上|这些|此|这一)(问题|不足|短板|情况)?|为此|对此|整改措施|整改举措|改进措施|我们(将|要|准备|计划)|(我|本)(乡|镇|街道|苏木)(将|要|准备|计划)|(19|20)\d\d年(将|要|计划|准备|[，,]?.{0,16}(将|计划|准备|[^主重需概纲首只]要)))|(工作)?(打算|计划|思路|安排)(如下|是)|(重点|着力)(做好|抓好)以下|将(重点|着力)(做好|抓好|从以下)",
     )
 });
+/// A sentence of a work section that says what will be done, not what was: "下一步，我镇将把普法
+/// 宣讲向偏远村组延伸", "下一步，本人将带头系统学习……". It and the rest of its point are plans.
+/// Narrower than `PLAN_OPENER`: "为此，……" and "针对……" open work in a work section.
+static FUTURE_OPENER: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"^(下一步|下步|接下来|下阶段|下一阶段|明年|来年)|^(我们|本人|(我|本)(乡|镇|街道|苏木))(将|准备|打算)",
+    )
+});
 /// A clause that announces the work points ("主要做了以下几方面工作：", "重点抓了以下几件事："):
 /// its "以下几方面" is not a list of shortcomings.
 static WORK_LEAD_IN: Lazy<Regex> = Lazy::new(|| {
@@ -875,6 +883,10 @@ fn decide(k: Kind, t: &str, st: &mut State) -> (Role, Option<Kind>) {
             if let Some(kind) = lead_in_kind(body) {
                 return (Role::Other, Some(kind));
             }
+            if st.plan_in_item || FUTURE_OPENER.is_match(body) {
+                st.plan_in_item = true;
+                return (Role::Plans, None);
+            }
             if PROBLEM_OPENER.is_match(t) || PROBLEM_OPENER.is_match(body) {
                 st.problem_mode = true;
                 let role = if states_problem_after_opener(body) {
@@ -987,6 +999,20 @@ mod tests {
             .into_iter()
             .map(|s| (s.role, text_of(&chars, s.start, s.end)))
             .collect()
+    }
+
+    #[test]
+    fn a_work_point_that_says_what_will_be_done_is_a_plan() {
+        let rs = roles(
+            "一、工作成效\n（一）抓好普法。全年开展宣讲20场。下一步，我镇将把宣讲向偏远村组延伸，每村每年至少2场。建立积分管理制度。\n（二）化解纠纷。全年调处纠纷30件。",
+        );
+        assert_eq!(role_of(&rs, "全年开展宣讲20场"), Role::Achievements);
+        assert_eq!(role_of(&rs, "下一步，我镇将"), Role::Plans);
+        assert_eq!(role_of(&rs, "建立积分管理制度"), Role::Plans);
+        assert_eq!(role_of(&rs, "全年调处纠纷30件"), Role::Achievements);
+        // "为此" opens work in a work section.
+        let rs = roles("一、工作成效\n群众矛盾多发。为此，我镇成立了调解中心，调处纠纷30件。");
+        assert_eq!(role_of(&rs, "成立了调解中心"), Role::Achievements);
     }
 
     fn role_of(rs: &[(Role, String)], needle: &str) -> Role {
