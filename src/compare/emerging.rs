@@ -26,143 +26,148 @@ struct Item {
     quote: String,
 }
 
-/// Average-linkage agglomerative clustering over unit vectors: the two clusters whose mean
-/// pairwise cosine is highest join, while that mean is at least `threshold`. Deterministic: ties
-/// go to the lowest first members. Returns clusters as sorted member index lists, ordered by
-/// first member.
+/// Average-linkage agglomerative clustering of vectors by cosine: the two clusters whose mean
+/// pairwise cosine is highest join, while that mean is at least `threshold`. Returns clusters as
+/// sorted member index lists, ordered by first member.
 ///
-/// Two clusters can only reach the threshold on average if some pair of their members does, so
-/// clusters never join across the connected components of the graph of pairs at or above the
-/// threshold: each component is clustered alone (`cluster_component`). At province scale the
-/// quotes fall into many small components, and the cost is the one pass over all pairs.
+/// Built for a national year's ~20,000 quotes in O(n·d) memory:
+/// - with unit vectors, the mean cosine of two clusters is the dot product of their sums over the
+///   product of their sizes, so a cluster is its sum vector and size, and no n×n matrix is kept;
+/// - the nearest-neighbour chain finds the joins: follow nearest neighbours until two clusters
+///   are each other's nearest, then join them. Average linkage is reducible (a join is never
+///   closer to a third cluster than both of its parts were), so this makes the same joins as
+///   always taking the closest pair overall, and a cluster whose nearest neighbour is below the
+///   threshold will never join anything and leaves the search.
+///
+/// Deterministic: a nearest neighbour is found in parallel but ties go to the chain's previous
+/// cluster, then to the lowest index, whatever the split.
 pub fn cluster(vectors: &[Vec<f32>], threshold: f32) -> Vec<Vec<usize>> {
     let n = vectors.len();
-    // Union-find over the pairs at or above the threshold; rows in parallel, joins in order.
-    let close: Vec<Vec<usize>> = (0..n)
-        .into_par_iter()
-        .map(|i| {
-            (i + 1..n)
-                .filter(|&j| cosine(&vectors[i], &vectors[j]) >= threshold)
-                .collect()
-        })
-        .collect();
-    let mut parent: Vec<usize> = (0..n).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
-    for (i, js) in close.iter().enumerate() {
-        for &j in js {
-            let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
-            if ri != rj {
-                parent[ri.max(rj)] = ri.min(rj);
+    let d = vectors.first().map_or(0, Vec::len);
+    let mut sums = vec![0f32; n * d];
+    for (i, v) in vectors.iter().enumerate() {
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            for (s, x) in sums[i * d..(i + 1) * d].iter_mut().zip(v) {
+                *s = x / norm;
             }
         }
     }
-    let mut components: HashMap<usize, Vec<usize>> = HashMap::new();
-    for i in 0..n {
-        let r = root(&mut parent, i);
-        components.entry(r).or_default().push(i);
-    }
-    let mut clusters: Vec<Vec<usize>> = Vec::new();
-    for members in components.into_values() {
-        if members.len() == 1 {
-            clusters.push(members);
+    let mut size = vec![1usize; n];
+    // Still able to join: not absorbed into another cluster, nearest neighbour not yet below the
+    // threshold.
+    let mut open = vec![true; n];
+    let mut members: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
+    // The open clusters' sums packed together in index order (`packed_ids`): a search reads
+    // only them, and they are packed again once a 32nd of them has closed, so the memory a
+    // search reads shrinks as clusters join or close (the searches are bound by that memory).
+    let mut packed_ids: Vec<usize> = (0..n).collect();
+    let mut packed = sums.clone();
+    let mut closed_since_packing = 0usize;
+    let mut chain: Vec<usize> = Vec::new();
+    let mut lowest_open = 0;
+    loop {
+        if closed_since_packing * 32 > packed_ids.len() {
+            packed_ids.retain(|&i| open[i]);
+            packed = packed_ids
+                .iter()
+                .flat_map(|&i| sums[i * d..(i + 1) * d].iter().copied())
+                .collect();
+            closed_since_packing = 0;
+        }
+        if chain.is_empty() {
+            while lowest_open < n && !open[lowest_open] {
+                lowest_open += 1;
+            }
+            if lowest_open == n {
+                break;
+            }
+            chain.push(lowest_open);
+        }
+        let a = chain[chain.len() - 1];
+        let prev = (chain.len() >= 2).then(|| chain[chain.len() - 2]);
+        let mean = |x: usize, y: usize| {
+            dot(&sums[x * d..(x + 1) * d], &sums[y * d..(y + 1) * d]) / (size[x] * size[y]) as f32
+        };
+        let row_a = &sums[a * d..(a + 1) * d];
+        let nearest = packed
+            .par_chunks_exact(d.max(1))
+            .zip(packed_ids.par_iter())
+            .filter(|&(_, &j)| j != a && open[j])
+            .map(|(row, &j)| (dot(row_a, row) / (size[a] * size[j]) as f32, j))
+            .reduce_with(|p, q| {
+                if q.0 > p.0 || (q.0 == p.0 && q.1 < p.1) {
+                    q
+                } else {
+                    p
+                }
+            });
+        let Some((mut best, mut b)) = nearest else {
+            open[a] = false;
+            closed_since_packing += 1;
+            chain.pop();
+            continue;
+        };
+        if let Some(p) = prev {
+            let to_prev = mean(a, p);
+            if to_prev >= best {
+                (best, b) = (to_prev, p);
+            }
+        }
+        if best < threshold {
+            // Its nearest neighbour only gets farther: a never joins.
+            open[a] = false;
+            closed_since_packing += 1;
+            chain.pop();
             continue;
         }
-        let local: Vec<&[f32]> = members.iter().map(|&i| vectors[i].as_slice()).collect();
-        for c in cluster_component(&local, threshold) {
-            let mut c: Vec<usize> = c.into_iter().map(|k| members[k]).collect();
-            c.sort_unstable();
-            clusters.push(c);
+        if Some(b) != prev {
+            chain.push(b);
+            continue;
         }
+        chain.truncate(chain.len() - 2);
+        let (keep, gone) = (a.min(b), a.max(b));
+        let (head, tail) = sums.split_at_mut(gone * d);
+        for (s, x) in head[keep * d..(keep + 1) * d].iter_mut().zip(&tail[..d]) {
+            *s += x;
+        }
+        size[keep] += size[gone];
+        open[gone] = false;
+        closed_since_packing += 1;
+        if let Ok(k) = packed_ids.binary_search(&keep) {
+            packed[k * d..(k + 1) * d].copy_from_slice(&sums[keep * d..(keep + 1) * d]);
+        }
+        let moved = std::mem::take(&mut members[gone]);
+        members[keep].extend(moved);
     }
+    let mut clusters: Vec<Vec<usize>> = members
+        .into_iter()
+        .filter(|m| !m.is_empty())
+        .map(|mut m| {
+            m.sort_unstable();
+            m
+        })
+        .collect();
     clusters.sort_by_key(|c| c[0]);
     clusters
 }
 
-/// Average linkage within one component (indices local to it, in the caller's order). The sums
-/// of similarities between clusters are kept in a matrix and updated on each join (the sum for
-/// a ∪ b is the sum for a plus the sum for b), and each cluster's best partner is cached, so a
-/// join costs O(m) instead of a pass over every pair of members. Memory: 8·m² bytes.
-fn cluster_component(vectors: &[&[f32]], threshold: f32) -> Vec<Vec<usize>> {
-    let m = vectors.len();
-    let mut sums = vec![0f64; m * m];
-    for i in 0..m {
-        for j in i + 1..m {
-            let s = f64::from(cosine(vectors[i], vectors[j]));
-            sums[i * m + j] = s;
-            sums[j * m + i] = s;
+/// A dot product in 64 lanes: it vectorises (a plain float sum cannot be reordered) into
+/// eight independent accumulators of AVX2 width, so the adds do not wait on each other.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 64;
+    let mut lanes = [0f32; LANES];
+    let whole = a.len() / LANES * LANES;
+    for (x, y) in a[..whole]
+        .chunks_exact(LANES)
+        .zip(b[..whole].chunks_exact(LANES))
+    {
+        for k in 0..LANES {
+            lanes[k] += x[k] * y[k];
         }
     }
-    let mut size = vec![1usize; m];
-    let mut active = vec![true; m];
-    let mut members: Vec<Vec<usize>> = (0..m).map(|i| vec![i]).collect();
-    let threshold = f64::from(threshold);
-    // A cluster's best partner at or above the threshold: highest mean, ties to the lowest index.
-    let best_of = |i: usize, sums: &[f64], size: &[usize], active: &[bool]| {
-        let mut best: Option<(usize, f64)> = None;
-        for j in 0..m {
-            if j == i || !active[j] {
-                continue;
-            }
-            let avg = sums[i * m + j] / (size[i] * size[j]) as f64;
-            if avg >= threshold && best.is_none_or(|(_, s)| avg > s) {
-                best = Some((j, avg));
-            }
-        }
-        best
-    };
-    let mut best: Vec<Option<(usize, f64)>> =
-        (0..m).map(|i| best_of(i, &sums, &size, &active)).collect();
-    loop {
-        // The highest mean over all pairs; ties to the lowest cluster, then its lowest partner:
-        // the first such pair in (a, b) order.
-        let mut pick: Option<(usize, usize, f64)> = None;
-        for (i, b) in best.iter().enumerate() {
-            if let (true, Some((j, s))) = (active[i], *b) {
-                if pick.is_none_or(|(_, _, p)| s > p) {
-                    pick = Some((i, j, s));
-                }
-            }
-        }
-        let Some((x, y, _)) = pick else { break };
-        let (a, b) = (x.min(y), x.max(y));
-        for k in 0..m {
-            if active[k] && k != a && k != b {
-                let s = sums[a * m + k] + sums[b * m + k];
-                sums[a * m + k] = s;
-                sums[k * m + a] = s;
-            }
-        }
-        size[a] += size[b];
-        active[b] = false;
-        best[b] = None;
-        let moved = std::mem::take(&mut members[b]);
-        members[a].extend(moved);
-        for k in 0..m {
-            if !active[k] {
-                continue;
-            }
-            let stale = k == a || best[k].is_some_and(|(j, _)| j == a || j == b);
-            if stale {
-                best[k] = best_of(k, &sums, &size, &active);
-            } else {
-                // A join never raises a mean above both of its parts', but keep the cache exact.
-                let avg = sums[k * m + a] / (size[k] * size[a]) as f64;
-                if avg >= threshold && best[k].is_none_or(|(j, s)| avg > s || (avg == s && a < j)) {
-                    best[k] = Some((a, avg));
-                }
-            }
-        }
-    }
-    (0..m)
-        .filter(|&i| active[i])
-        .map(|i| std::mem::take(&mut members[i]))
-        .collect()
+    let tail: f32 = a[whole..].iter().zip(&b[whole..]).map(|(x, y)| x * y).sum();
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// Index (into `members`) of the member with the highest mean similarity to the others.
@@ -402,6 +407,7 @@ mod tests {
             (30, 1, 1.0, 0.5),
             // Exact copies: ties everywhere, broken towards the lowest indices.
             (24, 4, 0.0, 0.9),
+            (200, 12, 0.35, 0.9),
         ] {
             let centres: Vec<Vec<f32>> = (0..centres)
                 .map(|_| (0..8).map(|_| next()).collect())
