@@ -23,8 +23,7 @@ challenge sets in fast mode) get one such shortcoming, and its vector is kept in
 emerging/<id>.json as `run --shard` keeps it, with a little noise (--other-noise, default 0.01 per
 dimension, then normalised: cosine ~0.96 to its quote's vector) so that no two reports' vectors
 are the same, as in a real batch where reports word their problems differently; without it, no
-report has one. Deterministic for a
-seed.
+report has one. Deterministic for a seed.
 """
 import argparse
 import glob

@@ -391,7 +391,7 @@ mod tests {
     }
 
     #[test]
-    fn clustering_by_components_equals_the_textbook_form() {
+    fn clustering_by_the_nearest_neighbour_chain_equals_the_textbook_form() {
         // Points around a few centres in 8 dimensions, from a fixed linear congruential stream.
         let mut state = 7u64;
         let mut next = move || {

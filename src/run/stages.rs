@@ -418,37 +418,37 @@ fn add_years(
 /// A shard keeps each report's comparable text for the merge (`shard::COMPARABLE_DIR`); texts
 /// of reports no longer among its inputs are removed.
 pub(crate) fn write_comparable_texts(out: &Path, done: &[DigestInput]) -> Result<()> {
-    let dir = out.join(crate::shard::COMPARABLE_DIR);
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    for d in done {
-        crate::output::write_atomic(
-            &dir.join(format!("{}.txt", d.summary.id)),
-            d.comparable.as_bytes(),
-        )?;
-    }
-    let current: BTreeSet<&str> = done.iter().map(|d| d.summary.id.as_str()).collect();
-    crate::output::remove_files_not_in(&dir, &current);
-    Ok(())
+    let files = done
+        .iter()
+        .map(|d| Ok((d.summary.id.as_str(), d.comparable.as_bytes())));
+    keep_per_report(&out.join(crate::shard::COMPARABLE_DIR), "txt", files)
 }
 
 /// A shard keeps the vectors of each report's shortcomings that fit no theme
 /// (`shard::EMERGING_DIR`, one JSON array per report that has any), so that the merge clusters
 /// them without embedding anything; files of reports without such shortcomings are removed.
 pub(crate) fn write_other_vectors(out: &Path, done: &[DigestInput]) -> Result<()> {
-    let dir = out.join(crate::shard::EMERGING_DIR);
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let with: Vec<&DigestInput> = done
+    let files = done
         .iter()
         .filter(|d| !d.other_vectors.is_empty())
-        .collect();
-    for d in &with {
-        crate::output::write_atomic(
-            &dir.join(format!("{}.json", d.summary.id)),
-            &serde_json::to_vec(&d.other_vectors)?,
-        )?;
+        .map(|d| Ok((d.summary.id.as_str(), serde_json::to_vec(&d.other_vectors)?)));
+    keep_per_report(&out.join(crate::shard::EMERGING_DIR), "json", files)
+}
+
+/// Writes one file `<id>.<ext>` per report into `dir` and removes the files of any other id.
+fn keep_per_report<'a, B: AsRef<[u8]>>(
+    dir: &Path,
+    ext: &str,
+    files: impl Iterator<Item = Result<(&'a str, B)>>,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut current = BTreeSet::new();
+    for file in files {
+        let (id, bytes) = file?;
+        crate::output::write_atomic(&dir.join(format!("{id}.{ext}")), bytes.as_ref())?;
+        current.insert(id);
     }
-    let current: BTreeSet<&str> = with.iter().map(|d| d.summary.id.as_str()).collect();
-    crate::output::remove_files_not_in(&dir, &current);
+    crate::output::remove_files_not_in(dir, &current);
     Ok(())
 }
 
