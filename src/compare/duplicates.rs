@@ -35,14 +35,23 @@ pub fn comparable_text(text: &str) -> String {
     mask(text).into_iter().collect()
 }
 
+/// Each window of `SHINGLE` characters as a 64-bit hash: the characters (21 bits each) mixed
+/// by two rounds of the SplitMix64 finaliser. Fixed, so deterministic across runs and machines;
+/// a large merge hashes ~100 million windows twice, which a general-purpose hasher made a
+/// tenth of its time.
 fn shingles_iter(chars: &[char]) -> impl Iterator<Item = u64> + '_ {
-    use std::hash::{Hash, Hasher};
     chars.windows(SHINGLE).map(|w| {
-        // Fixed hasher: deterministic across runs.
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        w.hash(&mut h);
-        h.finish()
+        let low = u64::from(w[0]) | u64::from(w[1]) << 21 | u64::from(w[2]) << 42;
+        mix64(mix64(low) ^ u64::from(w[3]))
     })
+}
+
+/// The SplitMix64 finaliser: a bijection of u64 that spreads every input bit over the output.
+fn mix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 fn shingles(chars: &[char]) -> HashSet<u64> {
@@ -136,13 +145,15 @@ fn shingle_list(text: &str) -> Vec<u64> {
     v
 }
 
-/// Identity hasher for keys that are hashes already.
+/// Hasher for keys that are hashes already: the key turned by half a word. The maps are split
+/// by the keys' top bits (`part`), and the map takes its buckets from a hash's low bits and its
+/// tags from the top ones, so the turn keeps both varying within a part.
 #[derive(Default)]
 struct IdentityHasher(u64);
 
 impl std::hash::Hasher for IdentityHasher {
     fn finish(&self) -> u64 {
-        self.0
+        self.0.rotate_left(32)
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
@@ -155,6 +166,27 @@ impl std::hash::Hasher for IdentityHasher {
 }
 
 type HashKeyed<V> = HashMap<u64, V, std::hash::BuildHasherDefault<IdentityHasher>>;
+
+/// The join's maps of shingles are split in this many parts by a hash's top bits: parts are
+/// counted in parallel, and each is small enough to stay mostly in cache.
+const PARTS: usize = 64;
+
+fn part(h: u64) -> usize {
+    (h >> (64 - PARTS.trailing_zeros())) as usize
+}
+
+/// Where each part's run starts in a sorted list of hashes, and where the last one ends.
+fn part_bounds(sorted: &[u64]) -> Vec<usize> {
+    (0..=PARTS)
+        .map(|p| {
+            if p == PARTS {
+                sorted.len()
+            } else {
+                sorted.partition_point(|&h| part(h) < p)
+            }
+        })
+        .collect()
+}
 
 /// One text's shingle set for the join: the shingles other texts also have, as ranks in the
 /// global order (rarest first), sorted; shingles no other text has are only counted.
@@ -200,37 +232,43 @@ fn join(texts: &[&str], threshold: f64) -> Vec<(usize, usize, f64)> {
         }
         return out;
     }
-    // Document frequency of every shingle (pass 1; the lists are dropped to bound memory).
-    let mut df: HashKeyed<u32> = HashKeyed::default();
-    for chunk in texts.chunks(256) {
+    // Document frequency of every shingle (pass 1; the lists are dropped to bound memory),
+    // counted in `PARTS` maps by the hash's top bits, in parallel: a list is sorted, so each
+    // part's hashes are one run of it.
+    let mut df: Vec<HashKeyed<u32>> = (0..PARTS).map(|_| HashKeyed::default()).collect();
+    for chunk in texts.chunks(1024) {
         let lists: Vec<Vec<u64>> = chunk.par_iter().map(|t| shingle_list(t)).collect();
-        for l in &lists {
-            for &h in l {
-                *df.entry(h).or_insert(0) += 1;
+        let runs: Vec<Vec<usize>> = lists.iter().map(|l| part_bounds(l)).collect();
+        df.par_iter_mut().enumerate().for_each(|(p, counts)| {
+            for (l, bounds) in lists.iter().zip(&runs) {
+                for &h in &l[bounds[p]..bounds[p + 1]] {
+                    *counts.entry(h).or_insert(0) += 1;
+                }
             }
-        }
+        });
     }
     // Global order of the shared shingles: rarest first, ties by hash (deterministic).
     let mut order: Vec<(u32, u64)> = df
         .iter()
-        .filter(|(_, &n)| n > 1)
-        .map(|(&h, &n)| (n, h))
+        .flat_map(|counts| counts.iter().filter(|(_, &n)| n > 1).map(|(&h, &n)| (n, h)))
         .collect();
-    order.sort_unstable();
-    let rank: HashKeyed<u32> = order
-        .iter()
-        .enumerate()
-        .map(|(r, &(_, h))| (h, r as u32))
-        .collect();
+    drop(df);
+    order.par_sort_unstable();
+    let mut rank: Vec<HashKeyed<u32>> = (0..PARTS).map(|_| HashKeyed::default()).collect();
+    for (r, &(_, h)) in order.iter().enumerate() {
+        rank[part(h)].insert(h, r as u32);
+    }
     let n_ranks = order.len();
     drop(order);
-    drop(df);
     // Pass 2: each text's set as ranks.
     let sets: Vec<JoinSet> = texts
         .par_iter()
         .map(|t| {
             let list = shingle_list(t);
-            let mut shared: Vec<u32> = list.iter().filter_map(|h| rank.get(h).copied()).collect();
+            let mut shared: Vec<u32> = list
+                .iter()
+                .filter_map(|&h| rank[part(h)].get(&h).copied())
+                .collect();
             shared.sort_unstable();
             let own = list.len() - shared.len();
             JoinSet { shared, own }

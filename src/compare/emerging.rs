@@ -3,11 +3,12 @@
 //! shared by two or more reports become `emerging` entries.
 
 use super::{CompareInput, EmergingEntry, QuoteRef};
-use crate::models::encoder::{cosine, EmbedKind, Encoder};
+use crate::models::encoder::{EmbedKind, Encoder};
 use crate::models::generator::{ChatMessage, GenerateOptions, Generator};
 use crate::report::{ReportSummary, OTHER_THEME};
 use crate::summarise::numbers_absent_from_source;
 use anyhow::{bail, Context, Result};
+use half::f16;
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -58,21 +59,34 @@ pub fn cluster(vectors: &[Vec<f32>], threshold: f32) -> Vec<Vec<usize>> {
     // threshold.
     let mut open = vec![true; n];
     let mut members: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
-    // The open clusters' sums packed together in index order (`packed_ids`): a search reads
-    // only them, and they are packed again once a 32nd of them has closed, so the memory a
-    // search reads shrinks as clusters join or close (the searches are bound by that memory).
+    // The open clusters' mean vectors in half precision, packed together in index order
+    // (`packed_ids`): a search reads only them, and they are packed again once a 32nd of them
+    // has closed. The searches are bound by the memory they read, so half precision and packing
+    // are what make them fast; the half-precision scores only pick the candidates, whose exact
+    // scores (from `sums`) decide, so the joins are those of an all-f32 search.
+    let dot_half = half_dot_kernel();
+    let pack = |ids: &[usize], sums: &[f32], size: &[usize]| -> Vec<f16> {
+        let mut out = Vec::with_capacity(ids.len() * d);
+        for &i in ids {
+            let s = size[i] as f32;
+            out.extend(
+                sums[i * d..(i + 1) * d]
+                    .iter()
+                    .map(|x| f16::from_f32(x / s)),
+            );
+        }
+        out
+    };
     let mut packed_ids: Vec<usize> = (0..n).collect();
-    let mut packed = sums.clone();
+    let mut packed = pack(&packed_ids, &sums, &size);
+    let mut scores: Vec<f32> = Vec::with_capacity(n);
     let mut closed_since_packing = 0usize;
     let mut chain: Vec<usize> = Vec::new();
     let mut lowest_open = 0;
     loop {
         if closed_since_packing * 32 > packed_ids.len() {
             packed_ids.retain(|&i| open[i]);
-            packed = packed_ids
-                .iter()
-                .flat_map(|&i| sums[i * d..(i + 1) * d].iter().copied())
-                .collect();
+            packed = pack(&packed_ids, &sums, &size);
             closed_since_packing = 0;
         }
         if chain.is_empty() {
@@ -90,28 +104,50 @@ pub fn cluster(vectors: &[Vec<f32>], threshold: f32) -> Vec<Vec<usize>> {
             dot(&sums[x * d..(x + 1) * d], &sums[y * d..(y + 1) * d]) / (size[x] * size[y]) as f32
         };
         let row_a = &sums[a * d..(a + 1) * d];
-        let nearest = packed
+        let size_a = size[a] as f32;
+        scores.clear();
+        scores.resize(packed_ids.len(), f32::NEG_INFINITY);
+        packed
             .par_chunks_exact(d.max(1))
             .zip(packed_ids.par_iter())
-            .filter(|&(_, &j)| j != a && open[j])
-            .map(|(row, &j)| (dot(row_a, row) / (size[a] * size[j]) as f32, j))
-            .reduce_with(|p, q| {
-                if q.0 > p.0 || (q.0 == p.0 && q.1 < p.1) {
-                    q
-                } else {
-                    p
+            .zip(scores.par_iter_mut())
+            .for_each(|((row, &j), score)| {
+                if j != a && open[j] {
+                    *score = dot_half(row_a, row) / size_a;
                 }
             });
-        let Some((mut best, mut b)) = nearest else {
+        let highest = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        if highest == f32::NEG_INFINITY {
+            // No other open cluster.
             open[a] = false;
             closed_since_packing += 1;
             chain.pop();
             continue;
-        };
-        if let Some(p) = prev {
-            let to_prev = mean(a, p);
-            if to_prev >= best {
-                (best, b) = (to_prev, p);
+        }
+        let to_prev = prev.map(|p| (mean(a, p), p));
+        if highest + HALF_SCORE_ERROR < threshold && to_prev.is_none_or(|(v, _)| v < threshold) {
+            // Even exactly scored, nothing reaches the threshold: a never joins.
+            open[a] = false;
+            closed_since_packing += 1;
+            chain.pop();
+            continue;
+        }
+        // The exact nearest neighbour (highest mean, then lowest index) scores at least
+        // `highest - HALF_SCORE_ERROR` exactly, so at least `highest - 2 * HALF_SCORE_ERROR` in
+        // half precision: it is among these candidates.
+        let mut best = f32::NEG_INFINITY;
+        let mut b = usize::MAX;
+        for (&score, &j) in scores.iter().zip(&packed_ids) {
+            if score >= highest - 2.0 * HALF_SCORE_ERROR {
+                let exact = mean(a, j);
+                if exact > best || (exact == best && j < b) {
+                    (best, b) = (exact, j);
+                }
+            }
+        }
+        if let Some((v, p)) = to_prev {
+            if v >= best {
+                (best, b) = (v, p);
             }
         }
         if best < threshold {
@@ -135,7 +171,13 @@ pub fn cluster(vectors: &[Vec<f32>], threshold: f32) -> Vec<Vec<usize>> {
         open[gone] = false;
         closed_since_packing += 1;
         if let Ok(k) = packed_ids.binary_search(&keep) {
-            packed[k * d..(k + 1) * d].copy_from_slice(&sums[keep * d..(keep + 1) * d]);
+            let s = size[keep] as f32;
+            for (p, x) in packed[k * d..(k + 1) * d]
+                .iter_mut()
+                .zip(&sums[keep * d..(keep + 1) * d])
+            {
+                *p = f16::from_f32(x / s);
+            }
         }
         let moved = std::mem::take(&mut members[gone]);
         members[keep].extend(moved);
@@ -170,14 +212,88 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + tail
 }
 
-/// Index (into `members`) of the member with the highest mean similarity to the others.
+/// How far a half-precision score (`dot_half` of a cluster's sum with another's mean, over the
+/// first one's size) can be from the exact one. Rounding a mean vector's components (each at
+/// most 1 in size) to f16 errs by at most 2^-11 of each plus 2^-25 (subnormals), so by
+/// Cauchy-Schwarz the score errs by at most 2^-11 + 2^-25·√d (mean vectors have norm ≤ 1), about
+/// 4.9e-4 at d = 384; f32 rounding of either sum adds under 3e-5. Twice that, for margin.
+const HALF_SCORE_ERROR: f32 = 1e-3;
+
+type HalfDot = fn(&[f32], &[f16]) -> f32;
+
+/// The dot product of f32 and f16 vectors, with F16C/FMA where the CPU has them (chosen at run
+/// time, as the binary must run on any x86-64).
+fn half_dot_kernel() -> HalfDot {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma")
+        && std::arch::is_x86_feature_detected!("f16c")
+    {
+        return |a, b| {
+            // SAFETY: chosen only when avx2, fma and f16c were detected.
+            unsafe { dot_half_avx2(a, b) }
+        };
+    }
+    |a, b| a.iter().zip(b).map(|(x, y)| x * y.to_f32()).sum()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_half_avx2(a: &[f32], b: &[f16]) -> f32 {
+    use std::arch::x86_64::*;
+    let n = a.len().min(b.len());
+    let mut acc = [_mm256_setzero_ps(); 4];
+    let mut i = 0;
+    while i + 32 <= n {
+        for (k, acc) in acc.iter_mut().enumerate() {
+            // SAFETY: i + 8k + 8 <= n, within both slices; unaligned loads.
+            let (x, h) = unsafe {
+                (
+                    _mm256_loadu_ps(a.as_ptr().add(i + 8 * k)),
+                    _mm_loadu_si128(b.as_ptr().add(i + 8 * k).cast::<__m128i>()),
+                )
+            };
+            *acc = _mm256_fmadd_ps(x, _mm256_cvtph_ps(h), *acc);
+        }
+        i += 32;
+    }
+    let sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+    let mut lanes = [0f32; 8];
+    // SAFETY: lanes holds 8 f32.
+    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), sum) };
+    let tail: f32 = a[i..n]
+        .iter()
+        .zip(&b[i..n])
+        .map(|(x, y)| x * y.to_f32())
+        .sum();
+    lanes.iter().sum::<f32>() + tail
+}
+
+/// Index (into `members`) of the member with the highest mean similarity to the others, the
+/// first one on ties. A member's mean cosine to the others is (its unit vector · the sum of the
+/// members' unit vectors − 1) / (k − 1), so one sum ranks them in O(k·d), not k² cosines.
 fn central(members: &[usize], vectors: &[Vec<f32>]) -> usize {
-    let mut best = (0usize, f32::MIN);
-    for (k, &i) in members.iter().enumerate() {
-        let s: f32 = members
+    let unit = |v: &[f32]| -> Vec<f64> {
+        let norm = v
             .iter()
-            .map(|&j| cosine(&vectors[i], &vectors[j]))
-            .sum();
+            .map(|&x| f64::from(x) * f64::from(x))
+            .sum::<f64>()
+            .sqrt();
+        v.iter()
+            .map(|&x| if norm > 0.0 { f64::from(x) / norm } else { 0.0 })
+            .collect()
+    };
+    let units: Vec<Vec<f64>> = members.iter().map(|&i| unit(&vectors[i])).collect();
+    let d = units.first().map_or(0, Vec::len);
+    let mut total = vec![0f64; d];
+    for u in &units {
+        for (t, x) in total.iter_mut().zip(u) {
+            *t += x;
+        }
+    }
+    let mut best = (0usize, f64::MIN);
+    for (k, u) in units.iter().enumerate() {
+        let s: f64 = u.iter().zip(&total).map(|(x, t)| x * t).sum();
         if s > best.1 {
             best = (k, s);
         }
@@ -341,6 +457,7 @@ pub fn check_label(raw: &str, quotes: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::encoder::cosine;
 
     #[test]
     fn labels_with_numbers_absent_from_quotes_are_refused() {
@@ -400,17 +517,20 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             ((state >> 33) as f32 / (1u64 << 31) as f32) - 0.5
         };
-        for &(n, centres, spread, threshold) in &[
-            (40usize, 5usize, 0.3f32, 0.9f32),
-            (60, 3, 0.6, 0.8),
-            (50, 10, 0.2, 0.95),
-            (30, 1, 1.0, 0.5),
+        for &(n, centres, spread, threshold, dims) in &[
+            (40usize, 5usize, 0.3f32, 0.9f32, 8usize),
+            (60, 3, 0.6, 0.8, 8),
+            (50, 10, 0.2, 0.95, 8),
+            (30, 1, 1.0, 0.5, 8),
             // Exact copies: ties everywhere, broken towards the lowest indices.
-            (24, 4, 0.0, 0.9),
-            (200, 12, 0.35, 0.9),
+            (24, 4, 0.0, 0.9, 8),
+            (200, 12, 0.35, 0.9, 8),
+            // Wide enough for the half-precision kernel's blocks of 32 and a tail.
+            (150, 8, 0.12, 0.9, 70),
+            (40, 5, 0.0, 0.9, 70),
         ] {
             let centres: Vec<Vec<f32>> = (0..centres)
-                .map(|_| (0..8).map(|_| next()).collect())
+                .map(|_| (0..dims).map(|_| next()).collect())
                 .collect();
             let vectors: Vec<Vec<f32>> = (0..n)
                 .map(|i| {
@@ -429,6 +549,60 @@ mod tests {
             assert!(
                 got.len() < n && got.len() > 1,
                 "the case should join some points, not all"
+            );
+        }
+    }
+
+    #[test]
+    fn the_central_member_is_the_one_closest_on_average_to_the_others() {
+        let v = vec![
+            vec![1.0, 0.0, 0.0],
+            vec![0.9, 0.3, 0.0],
+            vec![0.8, 0.2, 0.3],
+            vec![0.0, 1.0, 0.0],
+            vec![0.7, 0.7, 0.1],
+        ];
+        let members = [0, 1, 2, 4];
+        let pairwise = |k: usize| -> f32 {
+            members
+                .iter()
+                .filter(|&&j| j != members[k])
+                .map(|&j| cosine(&v[members[k]], &v[j]))
+                .sum()
+        };
+        let expected = (0..members.len())
+            .max_by(|&x, &y| pairwise(x).total_cmp(&pairwise(y)))
+            .unwrap();
+        assert_eq!(central(&members, &v), expected);
+        assert_eq!(
+            expected, 1,
+            "the case should not pick the first member by default"
+        );
+    }
+
+    #[test]
+    fn the_half_precision_dot_product_is_within_its_stated_error() {
+        let mut state = 11u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+        };
+        for d in [5usize, 32, 45, 384] {
+            let a: Vec<f32> = (0..d).map(|_| next()).collect();
+            let b: Vec<f32> = (0..d).map(|_| next()).collect();
+            let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            let (a, b): (Vec<f32>, Vec<f32>) = (
+                a.iter().map(|x| x / norm(&a)).collect(),
+                b.iter().map(|x| x / norm(&b)).collect(),
+            );
+            let b16: Vec<f16> = b.iter().map(|&x| f16::from_f32(x)).collect();
+            let exact = dot(&a, &b);
+            let approx = half_dot_kernel()(&a, &b16);
+            assert!(
+                (exact - approx).abs() <= HALF_SCORE_ERROR / 2.0,
+                "d={d}: {exact} vs {approx}"
             );
         }
     }

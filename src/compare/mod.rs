@@ -155,8 +155,11 @@ pub fn compare(
         })
         .collect();
 
+    let t = std::time::Instant::now();
     let theme_entries = recurring_themes(inputs, themes);
     let emerging = emerging::emerging(inputs, labeler, label_template, &mut warnings)?;
+    tracing::debug!("emerging problems: {:.2} s", t.elapsed().as_secs_f64());
+    let t = std::time::Instant::now();
     let texts: Vec<(&str, &str)> = inputs
         .iter()
         .map(|i| (i.summary.id.as_str(), i.comparable))
@@ -170,6 +173,7 @@ pub fn compare(
     }
     let order: Vec<&str> = texts.iter().map(|(id, _)| *id).collect();
     let duplicate_clusters = duplicates::clusters(&order, &duplicates);
+    tracing::debug!("near-duplicates: {:.2} s", t.elapsed().as_secs_f64());
     let counties = county_groups(inputs.iter().map(|i| i.summary));
     let figures = figures::figures_table(inputs.iter().map(|i| i.summary), indicators);
     Ok(Digest {

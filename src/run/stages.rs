@@ -383,7 +383,15 @@ pub(crate) fn write_digest(
             &loaded.resources.encoder,
         )
     })
-    .and_then(|digest| crate::render::write_digest(out, &digest, &reports, themes));
+    .and_then(|digest| {
+        let t = std::time::Instant::now();
+        let written = crate::render::write_digest(out, &digest, &reports, themes);
+        tracing::debug!(
+            "digest rendered and written: {:.2} s",
+            t.elapsed().as_secs_f64()
+        );
+        written
+    });
     match result {
         Ok(()) => None,
         Err(e) => {
