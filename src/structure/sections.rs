@@ -81,10 +81,15 @@ static PROBLEM_TITLE: Lazy<Regex> = Lazy::new(|| {
         r"存在(的)?(主要)?(问题|不足|短板|困难|差距|薄弱)|(问题|不足|短板|困难)(和|与|及|、)(不足|困难|短板|原因|差距|问题|挑战|整改|对策|建议)|不足之处|短板|弱项|薄弱环节|^(主要)?问题$|^(问题|不足)(清单)?$|面临的(问题|困难|挑战)|^(问题|不足)(和|与)|的(不足|问题|短板|困难|差距)$|需要(改进|加强|提升)的(地方|方面|问题)",
     )
 });
-/// Achievement titles that use problem words for what was fixed (补短板, 解决…问题).
+/// Achievement titles that use problem words for what was fixed (补短板, 补齐去年短板,
+/// 解决…问题) or say that last year's rectification was carried out ("落实整改任务").
 static FIXING_TITLE: Lazy<Regex> = Lazy::new(|| {
-    re(r"补(齐|强)?短板|强弱项|聚焦短板|补强|破解|解决.{0,8}(问题|困难)|化解.{0,8}(问题|困难)")
+    re(
+        r"补(齐|强|上)?[^，。；\s]{0,4}短板|强弱项|聚焦短板|补强|破解|解决.{0,8}(问题|困难)|化解.{0,8}(问题|困难)|(落实|完成|抓好|抓实|推进)[^，。；\s]{0,2}整改(任务|工作|要求)",
+    )
 });
+/// Words of a title that announces next year's work, whatever else it says.
+static NEXT_YEAR_TITLE: Lazy<Regex> = Lazy::new(|| re(r"下一步|下步|打算|计划|今后|明年"));
 static PLAN_TITLE: Lazy<Regex> = Lazy::new(|| {
     re(
         r"下一步|下步|打算|工作计划|工作思路|工作安排|努力方向|今后|展望|明年|整改|对策|改进措施|(19|20)\d\d年(的)?(工作)?(重点|主要)?(计划|打算|思路|安排|任务)|(19|20)\d\d年(的)?(主要)?工作(重点|要点|目标)|^(下一步|今后|明年)(的)?(主要)?工作(重点|要点|目标)",
@@ -318,8 +323,10 @@ fn heading_title(line: &str, marker: usize) -> String {
 }
 
 fn classify_title(title: &str) -> Option<Kind> {
-    let p = PROBLEM_TITLE.is_match(title) && !FIXING_TITLE.is_match(title);
-    let n = PLAN_TITLE.is_match(title);
+    let fixing = FIXING_TITLE.is_match(title);
+    let p = PROBLEM_TITLE.is_match(title) && !fixing;
+    // "落实整改任务 补齐去年短板" reports the rectification done this year: a work section.
+    let n = PLAN_TITLE.is_match(title) && (!fixing || NEXT_YEAR_TITLE.is_match(title));
     if RESPONSIBILITY_TITLE.is_match(title) {
         Some(Kind::Responsibility)
     } else if p && n {
@@ -595,6 +602,11 @@ struct State {
     problem_mode: bool,
     /// Inside such a passage, after "下一步……": plans until the next heading.
     plan_mode: bool,
+    /// A clause so far stated a problem (other than a plan's "针对……的问题，"): then a plan's
+    /// "针对……的问题，" restates one of them, and is part of the plan.
+    problems_stated: bool,
+    /// The clause just decided is a plan's "针对……的问题，".
+    targeted: bool,
 }
 
 /// Structure of the normalised text: clauses with roles, in order.
@@ -679,7 +691,11 @@ pub fn sentences(chars: &[char], lines: &[(usize, usize)], title_lines: usize) -
                 (Some(p), _) => p,
             };
             if lvl == L_H1 || stack.is_empty() {
-                st = State::default();
+                // A new part of the report; whether it stated problems is the report's.
+                st = State {
+                    problems_stated: st.problems_stated,
+                    ..State::default()
+                };
             }
             st.plan_in_item = false;
             st.cause_in_item = false;
@@ -825,6 +841,15 @@ fn lead_in_kind(body: &str) -> Option<Kind> {
 /// Role of one clause in a section of kind `k`, updating the state; and the kind of passage
 /// the clause opens, if it is a lead-in.
 fn decide(k: Kind, t: &str, st: &mut State) -> (Role, Option<Kind>) {
+    st.targeted = false;
+    let decided = decide_clause(k, t, st);
+    if decided.0 == Role::Shortcomings && !st.targeted {
+        st.problems_stated = true;
+    }
+    decided
+}
+
+fn decide_clause(k: Kind, t: &str, st: &mut State) -> (Role, Option<Kind>) {
     let body = body_of(t);
     if let Some(c) = INLINE_PROBLEM_LABEL.captures(body) {
         let rest = c
@@ -860,12 +885,15 @@ fn decide(k: Kind, t: &str, st: &mut State) -> (Role, Option<Kind>) {
             if let Some(kind @ Kind::Problems) = lead_in_kind(body) {
                 return (Role::Other, Some(kind));
             }
-            // "针对部分群众遇事不找法的问题，我们将……": the problem a plan answers.
-            if TARGETED_PROBLEM
-                .captures(body)
-                .and_then(|c| c.get(1))
-                .is_some_and(|x| PROBLEM_CUE.is_match(x.as_str()))
+            // "针对部分群众遇事不找法的问题，我们将……": the problem a plan answers, when the
+            // report has not stated it (nor any other) before its plans.
+            if !st.problems_stated
+                && TARGETED_PROBLEM
+                    .captures(body)
+                    .and_then(|c| c.get(1))
+                    .is_some_and(|x| PROBLEM_CUE.is_match(x.as_str()))
             {
+                st.targeted = true;
                 return (Role::Shortcomings, None);
             }
             (Role::Plans, None)
@@ -1020,6 +1048,33 @@ mod tests {
             .find(|(_, t)| t.contains(needle))
             .unwrap_or_else(|| panic!("no sentence with {needle}: {rs:#?}"))
             .0
+    }
+
+    #[test]
+    fn a_plan_that_names_a_problem_stated_before_restates_it() {
+        let rs = roles(
+            "一、工作成效\n全年开展宣讲20场。\n二、存在的问题\n群众法治意识还不够强。一些村民遇事先找熟人。\n三、下一步打算\n针对群众法治意识还不够强的问题，我们将把留守老人作为普法重点对象。",
+        );
+        assert_eq!(role_of(&rs, "一些村民遇事先找熟人"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "针对群众法治意识还不够强的问题"), Role::Plans);
+        // A report that states its problems only in its plans: the plan names the problem.
+        let rs = roles(
+            "一、工作成效\n全年开展宣讲20场。\n二、下一步打算\n针对群众法治意识还不够强的问题，我们将开展送法上门。",
+        );
+        assert_eq!(
+            role_of(&rs, "针对群众法治意识还不够强的问题"),
+            Role::Shortcomings
+        );
+    }
+
+    #[test]
+    fn a_section_on_last_years_rectification_is_work_done() {
+        let rs = roles(
+            "一、落实整改任务，补齐去年短板\n针对去年述法点评指出的“法律明白人作用发挥不充分”问题，我镇对全镇232名法律明白人逐一建档，全年调整不履职人员17名。\n二、存在的不足\n普法经费偏紧。\n三、下一步打算\n落实整改措施，加大普法经费投入。",
+        );
+        assert_eq!(role_of(&rs, "逐一建档"), Role::Achievements);
+        assert_eq!(role_of(&rs, "普法经费偏紧"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "加大普法经费投入"), Role::Plans);
     }
 
     #[test]
