@@ -89,8 +89,17 @@ fn fresh_challenge_reports() {
 }
 
 /// Written after the rules for topic headings, work lead-ins, duty sections and problem runs,
-/// to probe exactly those formats; never tuned on.
+/// to probe exactly those formats; scored unseen at 0.970 / 1.000 / 0.862, then two of its
+/// false problems (a plan's "针对……的问题，", a section on last year's rectification) were
+/// fixed on it (2026-12-04), so it is a tuning set now: held higher.
 #[test]
 fn reports_written_after_the_topic_heading_rules() {
-    assert_levels("w", 12.0, 0.95, 0.95, 0.80);
+    assert_levels("w", 12.0, 0.95, 0.95, 0.95);
+}
+
+/// The held half of the v batches (2026-12-04: south, central, north-west China), split by
+/// sha256 before anyone looked; only scored.
+#[test]
+fn held_half_of_the_v_batches() {
+    assert_levels("v", 9.0, 0.95, 0.95, 0.93);
 }

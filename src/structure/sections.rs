@@ -85,7 +85,7 @@ static PROBLEM_TITLE: Lazy<Regex> = Lazy::new(|| {
 /// 解决…问题) or say that last year's rectification was carried out ("落实整改任务").
 static FIXING_TITLE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"补(齐|强|上)?[^，。；\s]{0,4}短板|强弱项|聚焦短板|补强|破解|解决.{0,8}(问题|困难)|化解.{0,8}(问题|困难)|(落实|完成|抓好|抓实|推进)[^，。；\s]{0,2}整改(任务|工作|要求)",
+        r"补(齐|强|上)?[^，。；\s]{0,4}短板|强弱项|聚焦短板|补强|破解|解决.{0,8}(问题|困难)|化解.{0,8}(问题|困难)|(落实|完成|抓好|抓实|推进)[^，。；\s]{0,2}整改(任务|工作|要求)|^(着力|切实|全力|努力|重点|进一步)?(解决|破解|缓解|补齐|补上|弥补|扭转|克服|改变)[^，。；]{2,20}(问题|困难|短板|不足|现象|状况)",
     )
 });
 /// Words of a title that announces next year's work, whatever else it says.
@@ -1075,6 +1075,13 @@ mod tests {
         assert_eq!(role_of(&rs, "逐一建档"), Role::Achievements);
         assert_eq!(role_of(&rs, "普法经费偏紧"), Role::Shortcomings);
         assert_eq!(role_of(&rs, "加大普法经费投入"), Role::Plans);
+        // A plan's point titled by the problem it is to fix.
+        let rs = roles(
+            "一、工作成效\n全年开展宣讲20场。\n二、存在的问题\n合法性审查把关不够严。\n三、下一步打算\n（一）着力补齐合法性审查把关不严短板。凡以乡政府名义签订的合同一律送审。",
+        );
+        assert_eq!(role_of(&rs, "合法性审查把关不够严"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "着力补齐合法性审查把关不严短板"), Role::Plans);
+        assert_eq!(role_of(&rs, "一律送审"), Role::Plans);
     }
 
     #[test]
