@@ -155,8 +155,8 @@ pub fn compare(
         })
         .collect();
 
-    let t = std::time::Instant::now();
     let theme_entries = recurring_themes(inputs, themes);
+    let t = std::time::Instant::now();
     let emerging = emerging::emerging(inputs, labeler, label_template, &mut warnings)?;
     tracing::debug!("emerging problems: {:.2} s", t.elapsed().as_secs_f64());
     let t = std::time::Instant::now();
