@@ -478,6 +478,17 @@ mod tests {
         assert_eq!(check_label("   ", q), None);
     }
 
+    /// Numbers in [-0.5, 0.5) from a linear congruential stream: the same on every machine.
+    fn uniform_stream(seed: u64) -> impl FnMut() -> f32 {
+        let mut state = seed;
+        move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+        }
+    }
+
     /// The textbook form: every step recomputes every pair of clusters' mean similarity.
     fn cluster_naive(vectors: &[Vec<f32>], threshold: f32) -> Vec<Vec<usize>> {
         let n = vectors.len();
@@ -509,14 +520,8 @@ mod tests {
 
     #[test]
     fn clustering_by_the_nearest_neighbour_chain_equals_the_textbook_form() {
-        // Points around a few centres in 8 dimensions, from a fixed linear congruential stream.
-        let mut state = 7u64;
-        let mut next = move || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((state >> 33) as f32 / (1u64 << 31) as f32) - 0.5
-        };
+        // Points around a few centres, from a fixed stream.
+        let mut next = uniform_stream(7);
         for &(n, centres, spread, threshold, dims) in &[
             (40usize, 5usize, 0.3f32, 0.9f32, 8usize),
             (60, 3, 0.6, 0.8, 8),
@@ -582,13 +587,7 @@ mod tests {
 
     #[test]
     fn the_half_precision_dot_product_is_within_its_stated_error() {
-        let mut state = 11u64;
-        let mut next = move || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((state >> 33) as f32 / (1u64 << 31) as f32) - 0.5
-        };
+        let mut next = uniform_stream(11);
         for d in [5usize, 32, 45, 384] {
             let a: Vec<f32> = (0..d).map(|_| next()).collect();
             let b: Vec<f32> = (0..d).map(|_| next()).collect();
