@@ -49,6 +49,7 @@ const UNITS: &[&str] = &[
     "件",
     "起",
     "份",
+    "分",
     "册",
     "本",
     "条",
@@ -102,6 +103,11 @@ const COUNTED_AFTER_GE: &[&str] = &[
     "自然村",
     "村民小组",
     "村(社区)",
+    "村（社区）",
+    "村(居)",
+    "村（居）",
+    "村委会",
+    "中心村",
     "社区",
     "村",
     "乡镇",
@@ -149,7 +155,7 @@ pub fn find(text: &str) -> Vec<RawFigure> {
         } else {
             None
         };
-        let after: String = chars[end..chars.len().min(end + 4)].iter().collect();
+        let after: String = chars[end..chars.len().min(end + 6)].iter().collect();
         let arabic = num.chars().all(|c| c.is_ascii_digit() || c == '.');
         // Inside a longer number or code (v1.2, 2024-01), after 第 (ordinal), inside 《…》.
         if let Some(b) = before {
@@ -161,6 +167,15 @@ pub fn find(text: &str) -> Vec<RawFigure> {
             }
         }
         if in_law_name.get(start).copied().unwrap_or(false) {
+            continue;
+        }
+        // 分 is a score ("测评得分92.6分"), not 十分 (very), 30分钟 or 分局/分类-like words.
+        if unit == "分"
+            && (!arabic
+                || after.starts_with(|c: char| {
+                    "钟之局院类别批期组工析流成配解队会所行布散担享站区".contains(c)
+                }))
+        {
             continue;
         }
         // Years and dates.
@@ -361,6 +376,15 @@ mod tests {
             texts("千家万户，两个维护，一张桌子，十四五期间"),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn scores_and_villages_with_their_kind_are_figures() {
+        assert_eq!(
+            texts("群众满意度测评得分92.6分，全镇19个村（社区）均建立调解委员会，8个村委会"),
+            ["92.6分", "19个村（社区）", "8个村委会"]
+        );
+        assert!(texts("十分重视，每次30分钟，设立2分局，三分之一").is_empty());
     }
 
     #[test]
