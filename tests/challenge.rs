@@ -103,3 +103,11 @@ fn reports_written_after_the_topic_heading_rules() {
 fn held_half_of_the_v_batches() {
     assert_levels("v", 9.0, 0.95, 0.95, 0.93);
 }
+
+/// The held half of the u batches (2026-12-04: Yunnan/Guizhou, Jiangsu/Anhui/Zhejiang, the
+/// north-east and Hebei), split by sha256 of `u-split-2026-12-04/<name>` before anyone looked;
+/// only scored (first score 0.985 / 1.000 / 0.949).
+#[test]
+fn held_half_of_the_u_batches() {
+    assert_levels("u", 9.0, 0.95, 0.95, 0.93);
+}

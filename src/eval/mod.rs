@@ -829,6 +829,12 @@ fn fold_width(s: &str) -> String {
         .collect()
 }
 
+/// Simplified script for comparing texts. zhconv turns 餘 into 馀 in some phrases ("三十餘場" →
+/// "三十馀场") where a summary writes 余; both are the same word here.
+fn to_simplified(s: &str) -> String {
+    zhconv::zhconv(s, zhconv::Variant::ZhHans).replace('馀', "余")
+}
+
 static ARABIC: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?%?|\d+(?:\.\d+)?%?").unwrap_or_else(|e| panic!("{e}"))
 });
@@ -904,7 +910,7 @@ fn extract_numbers(text: &str) -> Vec<Number> {
             context: context_of(&chars, s, e),
         });
     }
-    let simple = zhconv::zhconv(&folded, zhconv::Variant::ZhHans);
+    let simple = to_simplified(&folded);
     let schars: Vec<char> = simple.chars().collect();
     // zhconv may change lengths in rare cases; only use the simplified text for matching.
     for c in CHINESE.captures_iter(&simple) {
@@ -988,7 +994,7 @@ impl SourceNumbers {
             .find_iter(&folded)
             .flat_map(|m| arabic_keys(&folded, &m))
             .collect();
-        let simplified = zhconv::zhconv(&folded, zhconv::Variant::ZhHans);
+        let simplified = to_simplified(&folded);
         // Values the source states in Chinese numerals (三次, 四成) count as stated in digits too.
         for c in CHINESE.captures_iter(&simplified) {
             let (Some(num), Some(unit)) = (c.get(1), c.get(3)) else {
@@ -1028,7 +1034,7 @@ impl SourceNumbers {
 // ROUGE-L
 
 fn rouge_tokens(s: &str) -> Vec<char> {
-    zhconv::zhconv(&fold_width(s), zhconv::Variant::ZhHans)
+    to_simplified(&fold_width(s))
         .chars()
         .filter(|c| c.is_alphanumeric())
         .collect()
@@ -1327,6 +1333,11 @@ mod tests {
         .map(|n| n.written)
         .collect();
         assert_eq!(fabricated, ["27", "五场"]);
+        // A traditional source and a simplified summary state the same numbers.
+        let src = SourceNumbers::new("開展普法宣講三十餘場，覆蓋群眾6400餘人次");
+        assert!(extract_numbers("普法宣讲三十余场，覆盖群众6400余人次")
+            .iter()
+            .all(|n| src.contains(n)));
         // 1.2万 and 12000 state the same number
         let src = SourceNumbers::new("印发资料1.2万份");
         assert!(extract_numbers("印发资料12000份")

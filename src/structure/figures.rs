@@ -32,6 +32,7 @@ const UNITS: &[&str] = &[
     "艘次",
     "村次",
     "课时",
+    "学时",
     "小时",
     "公里",
     "公顷",
@@ -148,8 +149,15 @@ pub fn find(text: &str) -> Vec<RawFigure> {
         let Some(whole) = m.get(0) else { continue };
         let num = &m["num"];
         let unit = &m["unit"];
-        let start = text[..whole.start()].chars().count();
+        let mut start = text[..whole.start()].chars().count();
         let mut end = start + whole.as_str().chars().count();
+        // 约 that ends a word (村规民约63份, 签约12家) is not "about".
+        if m.name("pre").is_some_and(|p| p.as_str() == "约")
+            && start > 0
+            && "规民公合条契预节制签违履守".contains(chars[start - 1])
+        {
+            start += 1;
+        }
         let before = if start > 0 {
             Some(chars[start - 1])
         } else {
@@ -385,6 +393,14 @@ mod tests {
             ["92.6分", "19个村（社区）", "8个村委会"]
         );
         assert!(texts("十分重视，每次30分钟，设立2分局，三分之一").is_empty());
+    }
+
+    #[test]
+    fn a_word_ending_in_yue_is_no_approximation() {
+        assert_eq!(
+            texts("审查村级合同和村规民约63份，约40人参加，人均学法40学时"),
+            ["63份", "约40人", "40学时"]
+        );
     }
 
     #[test]

@@ -139,6 +139,12 @@ static WORK_LEAD_IN: Lazy<Regex> = Lazy::new(|| {
     )
 });
 static REPORT_FOLLOWS: Lazy<Regex> = Lazy::new(|| re(r"^现将.{0,16}(报告|汇报|总结)如下"));
+/// A paragraph that describes the township: where it lies, what it governs.
+static PROFILE: Lazy<Regex> =
+    Lazy::new(|| re(r"^[^，。；,;]{0,16}(位于|地处|坐落于|坐落在|地处于)"));
+/// The same lead-in anywhere in a line ("2024年，我镇……。现将有关情况报告如下：").
+static REPORT_FOLLOWS_IN_LINE: Lazy<Regex> =
+    Lazy::new(|| re(r"(^|[。，；：:])现将.{0,16}(报告|汇报|总结)如下"));
 /// Clause boundaries inside a problem clause where its remedy starts (split there).
 static INLINE_PLAN: Lazy<Regex> =
     Lazy::new(|| re(r"[，；](下一步|下步|今后|为此|对此|针对(此|这|上述))"));
@@ -620,6 +626,9 @@ pub fn sentences(chars: &[char], lines: &[(usize, usize)], title_lines: usize) -
             .any(|&(s, e)| heading_level(&text_of(chars, s, e)).is_some());
     let mut st = State::default();
     let mut seen_body = false;
+    // "现将有关情况报告如下：" seen: what follows is the report's body, even before any heading
+    // (work paragraphs opened by a run-in topic, "在普法宣传方面，……", are no preamble).
+    let mut body_announced = false;
     let mut item = 0usize;
     // A heading line followed by an unmarked paragraph: one point (the paragraph explains it).
     let mut after_heading = false;
@@ -724,6 +733,8 @@ pub fn sentences(chars: &[char], lines: &[(usize, usize)], title_lines: usize) -
         let section_kind = match stack.last() {
             Some(t) => t.kind,
             None if !any_heading && seen_body => Kind::Achievements,
+            // The township's profile ("莲塘街道位于滨湖区东部，辖11个社区") is no work point.
+            None if body_announced && !PROFILE.is_match(&line) => Kind::Achievements,
             // A marked point before the first heading is a work point, not the preamble
             // ("——普法宣传亮点纷呈。……", "第一件，抓班子带队伍。……" after "一年来，我们重点
             // 抓了以下几件事："): reports that title their work points this way often give the
@@ -736,6 +747,7 @@ pub fn sentences(chars: &[char], lines: &[(usize, usize)], title_lines: usize) -
             .find(|f| f.level % 2 == 0 && f.level < L_LABEL)
             .map(|t| t.title.clone());
         seen_body = true;
+        body_announced |= REPORT_FOLLOWS_IN_LINE.is_match(&line);
         if heading_only {
             let top_level = stack.len() == 1;
             let role = match section_kind {
@@ -1166,6 +1178,17 @@ mod tests {
         assert_eq!(role_of(&rs, "开展主题宣传43场次"), Role::Achievements);
         assert_eq!(role_of(&rs, "开展活动27场次"), Role::Achievements);
         assert_eq!(role_of(&rs, "普法经费不足"), Role::Shortcomings);
+    }
+
+    #[test]
+    fn work_paragraphs_after_the_report_lead_in_are_achievements() {
+        let rs = roles(
+            "某镇2024年法治政府建设年度报告\n2024年，我镇认真落实法治政府建设各项任务。现将有关情况报告如下：\n某镇地处岩阳县南部，辖15个村。\n在普法宣传方面，开展“法律进烟区”活动38场次。\n在查找问题方面，我镇主要存在以下问题：\n1.合同审查不到位。\n部分合同未经法律顾问审查。",
+        );
+        assert_eq!(role_of(&rs, "认真落实"), Role::Preamble);
+        assert_eq!(role_of(&rs, "地处岩阳县南部"), Role::Preamble);
+        assert_eq!(role_of(&rs, "活动38场次"), Role::Achievements);
+        assert_eq!(role_of(&rs, "部分合同未经"), Role::Shortcomings);
     }
 
     #[test]
