@@ -290,3 +290,35 @@ fn full_mode_on_the_seed_and_r08_stays_grounded() {
         }
     }
 }
+
+/// A problem a plan answers ("针对……的问题，") and the problems section states it too: one
+/// shortcoming, quoted from the problems section. A plan's problem stated nowhere else is kept.
+#[test]
+fn a_plan_restating_a_stated_problem_is_not_a_second_shortcoming() {
+    let text = "桐溪镇2024年法治政府建设情况报告\n一、主要工作\n全年开展普法宣传20场次，覆盖群众3000余人次。\n二、下一步工作\n（一）针对部分村法律明白人有名无实、平时很少参与调解的问题，建立法律明白人积分管理制度。\n（二）针对智慧治理平台使用率不高的问题，分片区组织村干部开展实操培训。\n三、存在的问题\n部分村干部对区智慧治理平台操作不熟悉，线上调解、法律咨询等模块基本处于闲置状态。\n镇综合执法队与区级部门的案件移送机制还不健全，跨部门案件衔接不畅。\n";
+    let doc = SourceDocument {
+        source: "t.txt".into(),
+        sha256: String::new(),
+        format: township_digest::document::Format::Txt,
+        encoding: None,
+        text: text.to_string(),
+    };
+    let st = township_digest::structure::parse(&doc);
+    let sum = summarise_fast("t", &doc, &st, &setup().ctx()).expect("fast summary");
+    let of = |theme: &str| -> Vec<&str> {
+        sum.shortcomings
+            .iter()
+            .filter(|s| s.theme == theme)
+            .flat_map(|s| s.evidence.iter().map(|e| e.quote.as_str()))
+            .collect()
+    };
+    let platform = of("digital_lag");
+    assert_eq!(platform.len(), 1, "{:?}", sum.shortcomings);
+    assert!(platform[0].contains("操作不熟悉"), "{platform:?}");
+    let liaisons = of("inactive_liaisons");
+    assert!(
+        liaisons.iter().any(|q| q.contains("有名无实")),
+        "{:?}",
+        sum.shortcomings
+    );
+}

@@ -129,7 +129,7 @@ const COUNTED_AFTER_GE: &[&str] = &[
 static FIGURE: Lazy<Regex> = Lazy::new(|| {
     let units: Vec<String> = UNITS.iter().map(|u| regex::escape(u)).collect();
     let pattern = format!(
-        r"(?P<pre>近|约|逾|超过|不少于|不低于|不超过|不足)?(?P<num>\d+(?:\.\d+)?|[两二三四五六七八九十百千万]+|一[十百千万][零〇一二两三四五六七八九十百千万]*)(?P<mul>万|千|百|亿)?(?P<approx>余|多)?(?P<unit>{})",
+        r"(?P<pre>近|约|逾|超过|不少于|不低于|不超过|不足)?(?P<num>\d+(?:\.\d+)?|[两二三四五六七八九十百千万][零〇一两二三四五六七八九十百千万]*|一[十百千万][零〇一二两三四五六七八九十百千万]*)(?P<mul>万|千|百|亿)?(?P<approx>余|多)?(?P<unit>{})",
         units.join("|")
     );
     Regex::new(&pattern).expect("constant figure pattern is valid")
@@ -380,6 +380,10 @@ mod tests {
             ["95.5%", "近四成", "不少于5名", "1.2万份", "8万元"]
         );
         assert_eq!(texts("开展法治宣讲三场次"), ["三场次"]);
+        assert_eq!(
+            texts("会前学法二十一次，审查合同三十一份，包案十一件"),
+            ["二十一次", "三十一份", "十一件"]
+        );
         assert_eq!(
             texts("千家万户，两个维护，一张桌子，十四五期间"),
             Vec::<String>::new()

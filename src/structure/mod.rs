@@ -199,10 +199,11 @@ const RULE_OF_LAW_TERMS: &[&str] = &[
 /// Fewer mentions of [`RULE_OF_LAW_TERMS`] than this and the document is not a report.
 const MIN_RULE_OF_LAW_MENTIONS: usize = 3;
 
-/// How a township speaks of itself: "我乡", "全镇", "镇党委", "街道党工委", "苏木政府".
+/// How a township speaks of itself: "我乡", "我们街道", "全镇", "镇党委", "街道党工委", "街道工委"
+/// (Beijing's name for a 街道's party committee), "苏木政府", "街道和社区".
 static TOWNSHIP_VOICE: Lazy<Regex> = Lazy::new(|| {
     Regex::new(
-        r"(我|本|全|该)(乡|镇|街道|苏木)|(乡|镇|街道|苏木)(党委|政府|人民政府|党工委|办事处|干部)|(乡|镇)村(两级|干部)|本人",
+        r"(我|本|全|该|我们)(乡|镇|街道|苏木)|(乡|镇|街道|苏木)(党委|政府|人民政府|党工委|工委|办事处|干部|机关|班子)|(乡|镇)村(两级|干部)|街道(和|与|、)?社区|本人",
     )
     .unwrap_or_else(|e| panic!("static regex: {e}"))
 });
@@ -334,6 +335,9 @@ mod tests {
         let traditional =
             "一、主要成效\n我鎮堅持依法行政，開展普法宣傳。\n二、存在問題\n全鎮法治宣傳不平衡。";
         assert_eq!(parse(&doc(traditional)).not_a_report, None);
+        // A 街道 in Beijing has a 街道工委 and speaks of "我们街道".
+        let jiedao = "一、主要成效\n街道工委坚持依法行政，开展普法宣传12场。\n二、存在问题\n我们街道的法治宣传还不平衡。";
+        assert_eq!(parse(&doc(jiedao)).not_a_report, None);
         // A README about such reports, and a law, are not reports either.
         let readme = "# township-digest\n\nReads 法治政府建设情况报告 (rule-of-law reports).\n\n## Usage\n\n```\ntownship-digest run reports --out out\n```\n- 普法 outreach, 执法 enforcement, 法律明白人 liaisons\n";
         assert!(parse(&doc(readme)).not_a_report.unwrap().contains("README"));

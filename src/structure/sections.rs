@@ -88,6 +88,14 @@ static FIXING_TITLE: Lazy<Regex> = Lazy::new(|| {
         r"补(齐|强|上)?[^，。；\s]{0,4}短板|强弱项|聚焦短板|补强|破解|解决.{0,8}(问题|困难)|化解.{0,8}(问题|困难)|(落实|完成|抓好|抓实|推进)[^，。；\s]{0,2}整改(任务|工作|要求)|^(着力|切实|全力|努力|重点|进一步)?(解决|破解|缓解|补齐|补上|弥补|扭转|克服|改变)[^，。；]{2,20}(问题|困难|短板|不足|现象|状况)",
     )
 });
+/// A line that details the point above it ("表现为：……", "具体表现在：……").
+static SHOWS_AS: Lazy<Regex> = Lazy::new(|| re(r"^(具体|主要)?表现(为|在)[：:]"));
+/// A title that faces the township's own gaps ("正视差距补短板", "直面问题 精准发力").
+static FACING_TITLE: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(正视|直面|查摆|查找|剖析|反思|认清|看清|找准|清醒认识)[^，。；\s]{0,4}(差距|短板|问题|不足|弱项)",
+    )
+});
 /// Words of a title that announces next year's work, whatever else it says.
 static NEXT_YEAR_TITLE: Lazy<Regex> = Lazy::new(|| re(r"下一步|下步|打算|计划|今后|明年"));
 static PLAN_TITLE: Lazy<Regex> = Lazy::new(|| {
@@ -329,7 +337,8 @@ fn heading_title(line: &str, marker: usize) -> String {
 }
 
 fn classify_title(title: &str) -> Option<Kind> {
-    let fixing = FIXING_TITLE.is_match(title);
+    // "正视差距补短板" faces this year's gaps before it promises to fix them: problems.
+    let fixing = FIXING_TITLE.is_match(title) && !FACING_TITLE.is_match(title);
     let p = PROBLEM_TITLE.is_match(title) && !fixing;
     // "落实整改任务 补齐去年短板" reports the rectification done this year: a work section.
     let n = PLAN_TITLE.is_match(title) && (!fixing || NEXT_YEAR_TITLE.is_match(title));
@@ -545,7 +554,7 @@ fn states_problem_after_opener(body: &str) -> bool {
 /// negation, a shortage, a concession. The net for the problem detector's candidates.
 static CANDIDATE_NET: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"不|没|未|无|少|难|缺|差|慢|低|弱|紧|只有|仅|才|还是|但|不过|只是|可是|然而|坦白|客观|从.{0,10}看|问题|短板|拖|乱|空|旧|老",
+        r"不|没|未|无|少|难|缺|差|慢|低|弱|紧|只有|仅|才[^能]|还是|但|不过|只是|可是|然而|坦白|客观|从.{0,10}看|问题|短板|拖|乱|空|旧|老",
     )
 });
 
@@ -653,7 +662,9 @@ pub fn sentences(chars: &[char], lines: &[(usize, usize)], title_lines: usize) -
             && !starts_item(&line)
             && LABEL.find(&line).is_none();
         after_heading = false;
-        if !continues_heading {
+        // "问题1：……。" then "表现为：……" on the next line: one problem, shown in detail.
+        let shows_the_point = SHOWS_AS.is_match(&line);
+        if !continues_heading && !shows_the_point {
             item += 1;
         }
         if pi < title_lines {
@@ -831,7 +842,9 @@ fn kind_role(k: Kind) -> Role {
 /// A clause that ends with a colon and announces problems ("有几个短板需要正视：") or plans
 /// ("我乡下一步的工作打算如下："): the points that follow belong to that kind.
 fn lead_in_kind(body: &str) -> Option<Kind> {
-    if !(body.ends_with('：') || body.ends_with(':')) {
+    // "2025年，我镇将重点做好以下几方面工作。" leads in like a colon does.
+    let announces = (body.ends_with('。') || body.ends_with('.')) && body.contains("以下");
+    if !(body.ends_with('：') || body.ends_with(':') || announces) {
         return None;
     }
     if PLAN_OPENER.is_match(body) || PLAN_TITLE.is_match(body) {
@@ -1041,6 +1054,17 @@ mod tests {
             .collect()
     }
 
+    /// Each clause's role, text and point (`item`).
+    fn sentences_of(text: &str) -> Vec<(Role, String, usize)> {
+        let chars: Vec<char> = text.chars().collect();
+        let ls = lines(&chars);
+        let n = title_line_count(&ls, &chars);
+        sentences(&chars, &ls, n)
+            .into_iter()
+            .map(|s| (s.role, text_of(&chars, s.start, s.end), s.item))
+            .collect()
+    }
+
     #[test]
     fn a_work_point_that_says_what_will_be_done_is_a_plan() {
         let rs = roles(
@@ -1178,6 +1202,45 @@ mod tests {
         assert_eq!(role_of(&rs, "开展主题宣传43场次"), Role::Achievements);
         assert_eq!(role_of(&rs, "开展活动27场次"), Role::Achievements);
         assert_eq!(role_of(&rs, "普法经费不足"), Role::Shortcomings);
+    }
+
+    #[test]
+    fn a_plan_that_something_must_be_done_first_is_no_problem_candidate() {
+        // 才能 ("only then may") is no shortage; 才 alone ("只有3人，才……") may be.
+        assert!(!is_problem_candidate(
+            "明确村级合同必须经乡法律顾问审查后才能签订，乡经管站负责备案把关。"
+        ));
+        assert!(is_problem_candidate("全年才开展了2场宣讲，覆盖面很窄。"));
+    }
+
+    #[test]
+    fn a_problem_whose_subject_starts_with_a_plan_verb_is_a_problem() {
+        let rs = roles(
+            "二、存在的问题\n（一）村法律顾问服务不到位。\n（二）开展普法工作的经费没有稳定来源，宣讲员误工补贴主要靠临时挤占办公经费解决。\n三、下一步工作打算\n（一）积极争取经费保障。",
+        );
+        assert_eq!(role_of(&rs, "开展普法工作的经费"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "积极争取经费保障"), Role::Plans);
+    }
+
+    #[test]
+    fn a_problem_and_how_it_shows_are_one_point() {
+        let rs = sentences_of(
+            "一、查摆出的问题及整改措施\n问题1：村法律顾问作用发挥不充分。\n表现为：部分顾问每月到村服务不足1次，村民有事找不到人。\n整改措施：建立法律顾问驻村服务签到制度。\n问题2：普法宣传覆盖不够均衡。\n表现为：普法活动多集中在镇区。",
+        );
+        let item = |needle: &str| rs.iter().find(|s| s.1.contains(needle)).map(|s| s.2);
+        assert_eq!(item("作用发挥不充分"), item("每月到村服务不足"));
+        assert_ne!(item("作用发挥不充分"), item("覆盖不够均衡"));
+        assert_eq!(item("覆盖不够均衡"), item("多集中在镇区"));
+    }
+
+    #[test]
+    fn slogan_titles_that_face_gaps_open_problems_and_a_plain_lead_in_opens_plans() {
+        let rs = roles(
+            "一、凝心聚力抓落实\n全年开展普法宣传20场。\n二、锚定目标再发力 奋楫扬帆启新程\n2025年，我镇将重点做好以下几方面工作。\n（一）建立法律明白人积分管理制度。\n三、正视差距补短板 久久为功求实效\n首先，数字化法治建设相对滞后。\n部分村干部对智慧治理平台操作不熟悉。",
+        );
+        assert_eq!(role_of(&rs, "积分管理制度"), Role::Plans);
+        assert_eq!(role_of(&rs, "操作不熟悉"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "开展普法宣传20场"), Role::Achievements);
     }
 
     #[test]

@@ -591,6 +591,8 @@ pub(crate) struct Clause {
     pub headline: bool,
     /// The second half of a clause that states two problems (see `split_two_problem_clauses`).
     pub split_off: bool,
+    /// A plan's "针对X的问题，": the clause (its text X) names the problem a plan answers.
+    pub plan_target: bool,
 }
 
 /// A problem or plan point: the clauses of one item (a numbered item, an inline "一是……", a
@@ -678,6 +680,7 @@ pub(crate) fn role_items(
             heading: s.heading,
             headline: starts_with_item_marker(&s.text) && (t.ends_with('。') || t.ends_with('.')),
             split_off: false,
+            plan_target: TARGETED_PROBLEM.is_match(strip_item_marker(t)),
         };
         match items.last_mut() {
             Some((item, it)) if *item == s.item => it.clauses.push(clause),
@@ -728,6 +731,8 @@ pub fn summarise_shortcomings(
     };
     let mut out = Vec::new();
     let mut matches = Vec::new();
+    // Whether each shortcoming is only a plan's "针对……的问题，".
+    let mut restated = Vec::new();
     let mut next = 0;
     for it in &items {
         let clause_matches: Vec<ThemeMatch> = it
@@ -795,8 +800,27 @@ pub fn summarise_shortcomings(
                 evidence,
             });
             matches.push(m);
+            restated.push(it.clauses[a..=b].iter().all(|c| c.plan_target));
         }
     }
+    // A plan's "针对……的问题，" names a problem; when the report states one of that theme
+    // elsewhere (before or after its plans), it is that problem said twice, not a second one.
+    let stated: std::collections::BTreeSet<&str> = out
+        .iter()
+        .zip(&restated)
+        .filter(|(_, r)| !**r)
+        .map(|(s, _)| s.theme.as_str())
+        .filter(|t| *t != OTHER_THEME)
+        .collect();
+    let keep: Vec<bool> = out
+        .iter()
+        .zip(&restated)
+        .map(|(s, r)| !r || !stated.contains(s.theme.as_str()))
+        .collect();
+    let mut keep_it = keep.iter();
+    matches.retain(|_| keep_it.next().copied().unwrap_or(true));
+    let mut keep_it = keep.iter();
+    out.retain(|_| keep_it.next().copied().unwrap_or(true));
     Ok((out, matches))
 }
 
