@@ -825,7 +825,41 @@ pub fn sentences(chars: &[char], lines: &[(usize, usize)], title_lines: usize) -
             }
         }
     }
+    category_titles_are_no_problems(&mut out, chars, lines);
     out
+}
+
+/// A one-sentence problem point whose next line opens a deeper point that is a problem
+/// ("1.基层法治力量发挥作用不够均衡。" then "（1）常年在外务工人员……" "（2）部分村法律顾问……")
+/// names the category of the problems below it; they are the problems.
+fn category_titles_are_no_problems(
+    out: &mut [RawSentence],
+    chars: &[char],
+    lines: &[(usize, usize)],
+) {
+    let level = |pi: usize| {
+        lines
+            .get(pi)
+            .and_then(|&(s, e)| heading_level(&text_of(chars, s, e)))
+            .map(|(l, _)| l)
+    };
+    for pi in 0..lines.len().saturating_sub(1) {
+        let (Some(l), Some(next)) = (level(pi), level(pi + 1)) else {
+            continue;
+        };
+        let (s, e) = lines[pi];
+        if next <= l || e - s > 30 {
+            continue;
+        }
+        let of_line: Vec<usize> = (0..out.len()).filter(|&i| out[i].paragraph == pi).collect();
+        let one_problem = of_line.len() == 1 && out[of_line[0]].role == Role::Shortcomings;
+        let problem_below = out
+            .iter()
+            .any(|x| x.paragraph == pi + 1 && x.role == Role::Shortcomings);
+        if one_problem && problem_below {
+            out[of_line[0]].role = Role::Other;
+        }
+    }
 }
 
 fn kind_role(k: Kind) -> Role {
@@ -1241,6 +1275,16 @@ mod tests {
         assert_eq!(role_of(&rs, "积分管理制度"), Role::Plans);
         assert_eq!(role_of(&rs, "操作不熟悉"), Role::Shortcomings);
         assert_eq!(role_of(&rs, "开展普法宣传20场"), Role::Achievements);
+    }
+
+    #[test]
+    fn a_problem_point_over_deeper_problem_points_names_their_category() {
+        let rs = roles(
+            "三、存在的问题\n1.基层法治力量发挥作用不够均衡。\n（1）常年在外务工人员接受普法教育的机会少。\n（2）部分村法律顾问到村服务次数偏少。\n2.合同审查把关不严。部分村集体经济合同未经法律顾问审查就签订。",
+        );
+        assert_eq!(role_of(&rs, "发挥作用不够均衡"), Role::Other);
+        assert_eq!(role_of(&rs, "接受普法教育的机会少"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "合同审查把关不严"), Role::Shortcomings);
     }
 
     #[test]
