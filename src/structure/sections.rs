@@ -843,11 +843,10 @@ fn category_titles_are_no_problems(
             .and_then(|&(s, e)| heading_level(&text_of(chars, s, e)))
             .map(|(l, _)| l)
     };
-    for pi in 0..lines.len().saturating_sub(1) {
+    for (pi, &(s, e)) in lines.iter().enumerate() {
         let (Some(l), Some(next)) = (level(pi), level(pi + 1)) else {
             continue;
         };
-        let (s, e) = lines[pi];
         if next <= l || e - s > 30 {
             continue;
         }
