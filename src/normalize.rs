@@ -55,13 +55,19 @@ pub fn is_clutter_line(line: &str) -> bool {
 
 /// ASCII punctuation typed into Chinese text (a badly converted file: "(一)", ",", ";", ":")
 /// → the Chinese marks the structure parser reads. A comma or colon between two digits
-/// (1,200; 10:30) stays; `.` is never touched (decimals, "1." item markers).
+/// (1,200; 10:30) stays; `.` ends a sentence only after a Chinese character or a closing
+/// quote or bracket ("使用率低.镇综合执法队……"), never after a digit or a letter (decimals,
+/// "1." item markers, web addresses).
 fn chinese_punctuation(chars: &mut [(usize, char)]) {
     let digit = |i: Option<&(usize, char)>| i.is_some_and(|(_, c)| c.is_ascii_digit());
+    let ends_words =
+        |c: char| ('\u{4e00}'..='\u{9fff}').contains(&c) || "\"”’）)】」』".contains(c);
     for i in 0..chars.len() {
         let between_digits = i > 0 && digit(chars.get(i - 1)) && digit(chars.get(i + 1));
+        let after_words = i > 0 && ends_words(chars[i - 1].1) && !digit(chars.get(i + 1));
         let c = chars[i].1;
         chars[i].1 = match c {
+            '.' if after_words => '。',
             ',' if !between_digits => '，',
             ':' if !between_digits => '：',
             ';' => '；',
@@ -211,6 +217,11 @@ mod tests {
         assert_eq!(
             n.text,
             "（一）开展宣讲10场，覆盖1,200人；时间10:30：第1.2项"
+        );
+        let n = NormalizedText::new("1.平台使用率低.仅录入12.5%,\"线上补录\"仍然存在.见www.gov.cn");
+        assert_eq!(
+            n.text,
+            "1.平台使用率低。仅录入12.5%，\"线上补录\"仍然存在。见www.gov.cn"
         );
     }
 

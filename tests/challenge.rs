@@ -124,8 +124,9 @@ fn reports_of_the_x_batches() {
 /// The held half of the t batches (2026-12-04, written "the way different real clerks would":
 /// Shandong/Henan/Anhui plains, Hunan/Hubei/Jiangxi hills, Guangxi/Hainan/Inner Mongolia),
 /// split by sha256 of `t-split-2026-12-04/<name>` before anyone looked; only scored. First
-/// score 0.928 / 0.884 / 0.949: the lowest problem recall of the unseen sets.
+/// score 0.928 / 0.884 / 0.949; 0.986 / 0.977 / 0.976 after rules made on t-tune (an ASCII "."
+/// ends a sentence after a Chinese character).
 #[test]
 fn held_half_of_the_t_batches() {
-    assert_levels("t", 9.0, 0.9, 0.85, 0.9);
+    assert_levels("t", 9.0, 0.95, 0.95, 0.93);
 }

@@ -88,6 +88,8 @@ static FIXING_TITLE: Lazy<Regex> = Lazy::new(|| {
         r"补(齐|强|上)?[^，。；\s]{0,4}短板|强弱项|聚焦短板|补强|破解|解决.{0,8}(问题|困难)|化解.{0,8}(问题|困难)|(落实|完成|抓好|抓实|推进)[^，。；\s]{0,2}整改(任务|工作|要求)|^(着力|切实|全力|努力|重点|进一步)?(解决|破解|缓解|补齐|补上|弥补|扭转|克服|改变)[^，。；]{2,20}(问题|困难|短板|不足|现象|状况)",
     )
 });
+/// A paragraph that opens with its topic: "在普法宣传方面，……".
+static RUN_IN_TOPIC: Lazy<Regex> = Lazy::new(|| re(r"^在[^，。；：]{2,16}方面[，,：:]"));
 /// A line that details the point above it ("表现为：……", "具体表现在：……").
 static SHOWS_AS: Lazy<Regex> = Lazy::new(|| re(r"^(具体|主要)?表现(为|在)[：:]"));
 /// A title that faces the township's own gaps ("正视差距补短板", "直面问题 精准发力").
@@ -187,7 +189,7 @@ static CAUSE_START: Lazy<Regex> = Lazy::new(|| {
 /// A concession that names no concrete problem ("还存在一些不足", "离上级要求还有不小差距").
 static GENERIC_CONCESSION: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(还|仍|也|仍然|依然)?(存在|有)(着)?(一些|一定|若干|不少|诸多|几个|以下|较大|不小|明显|许多)?([^，。；]{0,8}的)?(差距|不足|问题|短板|弱项|薄弱环节|困难|挑战)(和|与|、|及)?(不足|问题|短板|差距|困难|挑战)?|差距|不足之处|短板|弱项|停留在面上|亟待解决|需要(正视|改进)|(有的|有些)(还|是)(比较|较为)?(突出|老问题)|(以下|如下)[^，。；]{0,10}(问题|不足|方面)|(问题|不足)(比较|较为|十分|更为)?突出|薄弱环节|(工作|亮点|特色|整体|总体|各项工作)[^，。；]{0,4}(还|仍)?(不够|有待)[^，。；]{0,4}(平衡|突出|均衡|提升|提高|加强)|(离|与)[^，。；]{0,20}(还有|仍有|存在)[^，。；]{0,6}(距离|差距)|工作[^，。；]{0,8}(还需|仍需|有待)(进一步)?(提高|提升|加强|完善)",
+        r"(还|仍|也|仍然|依然)?(存在|有)(着)?(一些|一定|若干|不少|诸多|几个|以下|较大|不小|明显|许多)?([^，。；]{0,8}的)?(差距|不足|问题|短板|弱项|薄弱环节|困难|挑战)(和|与|、|及)?(不足|问题|短板|差距|困难|挑战)?|差距|不足之处|短板|弱项|停留在面上|亟待解决|需要(正视|改进)|(有的|有些)(还|是)(比较|较为)?(突出|老问题)|(以下|如下)[^，。；]{0,10}(问题|不足|方面)|(问题|不足)(比较|较为|十分|更为)?突出|薄弱环节|(工作|亮点|特色|整体|总体|各项工作)[^，。；]{0,4}(还|仍)?(不够|有待)[^，。；]{0,4}(平衡|突出|均衡|提升|提高|加强)|(离|与)[^，。；]{0,20}(还有|仍有|存在)[^，。；]{0,6}(距离|差距)|工作[^，。；]{0,8}(还需|仍需|有待)(进一步)?(提高|提升|加强|完善)|(获得感|满意度|幸福感|安全感)[^，。；]{0,4}(不够|有待)(强|高|提升|提高)?",
     )
 });
 /// Words that begin a concession or self-criticism inside praise.
@@ -779,6 +781,13 @@ pub fn sentences(chars: &[char], lines: &[(usize, usize)], title_lines: usize) -
             after_heading = true;
             continue;
         }
+        // A paragraph opened by a run-in topic ("在安置社区治理方面，……") is the next work point:
+        // a problems passage of the paragraph before ends there.
+        if RUN_IN_TOPIC.is_match(&line)
+            && matches!(section_kind, Kind::Achievements | Kind::Preamble)
+        {
+            st.problem_mode = false;
+        }
         let problem_like = matches!(section_kind, Kind::Problems | Kind::Mixed) || st.problem_mode;
         let praise_like = matches!(section_kind, Kind::Achievements | Kind::Preamble);
         let clauses = split_clauses(chars, ls, le, problem_like, praise_like && !st.problem_mode);
@@ -1284,6 +1293,23 @@ mod tests {
         assert_eq!(role_of(&rs, "发挥作用不够均衡"), Role::Other);
         assert_eq!(role_of(&rs, "接受普法教育的机会少"), Role::Shortcomings);
         assert_eq!(role_of(&rs, "合同审查把关不严"), Role::Shortcomings);
+    }
+
+    #[test]
+    fn a_concession_about_the_peoples_sense_of_gain_states_no_problem() {
+        assert!(is_transition(
+            "我镇法治政府建设与上级要求相比仍有差距，有些工作还停留在面上，群众的获得感还不够强。"
+        ));
+    }
+
+    #[test]
+    fn a_run_in_topic_paragraph_ends_the_problems_passage_before_it() {
+        let rs = roles(
+            "2024年，我乡扎实推进法治建设。现将全年工作情况报告如下。\n在矛盾纠纷化解方面，全年化解纠纷125起。存在的问题是，村调解员年纪偏大，碰到复杂纠纷办法不多。\n在安置社区治理方面，乡里设立法律服务站，帮助搬迁群众办理事项260余件。不过社区网格员配得太少，诉求不能及时上报。",
+        );
+        assert_eq!(role_of(&rs, "调解员年纪偏大"), Role::Shortcomings);
+        assert_eq!(role_of(&rs, "办理事项260余件"), Role::Achievements);
+        assert_eq!(role_of(&rs, "网格员配得太少"), Role::Shortcomings);
     }
 
     #[test]
