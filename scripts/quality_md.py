@@ -56,9 +56,10 @@ def main():
     w("- **items saying what was done**: achievement items with a '：what was done' part "
       "or one of their figures in the text (a bare heading such as 强化组织领导 has neither).")
     w("- Sets: `dev` (the 8 reports of ../shared/corpus/dev, prompts were written looking at "
-      "them), `held`, `fresh`, `w` and `v` (challenge reports written by helpers who never saw "
-      "our prompts; the summary prompts were not tuned on them; `w` was scored unseen, then two "
-      "structure rules came from it; `v` is the held half of the v batches, only scored).\n")
+      "them), `held`, `fresh`, `w`, `x`, `v`, `u` and `t` (challenge reports written by helpers "
+      "who never saw our prompts; the summary prompts were not tuned on them; `w` and `x` were "
+      "scored unseen, then structure rules came from them; `v`, `u` and `t` are the held halves "
+      "of their batches, only scored).\n")
     w("| set | mode | reports | generated | partly | mean length | items saying what was done | summary numbers in source | fabricated numbers | exact quotes | theme F1 (digest) | ROUGE-L |")
     w("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     runs = {}
