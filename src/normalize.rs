@@ -60,8 +60,11 @@ pub fn is_clutter_line(line: &str) -> bool {
 /// "1." item markers, web addresses).
 fn chinese_punctuation(chars: &mut [(usize, char)]) {
     let digit = |i: Option<&(usize, char)>| i.is_some_and(|(_, c)| c.is_ascii_digit());
-    let ends_words =
-        |c: char| ('\u{4e00}'..='\u{9fff}').contains(&c) || "\"”’）)】」』".contains(c);
+    // Not after a Chinese numeral: "一.工作开展情况" is an item marker typed in ASCII.
+    let ends_words = |c: char| {
+        (('\u{4e00}'..='\u{9fff}').contains(&c) && !"〇一二三四五六七八九十百千万两".contains(c))
+            || "\"”’）)】」』".contains(c)
+    };
     for i in 0..chars.len() {
         let between_digits = i > 0 && digit(chars.get(i - 1)) && digit(chars.get(i + 1));
         let after_words = i > 0 && ends_words(chars[i - 1].1) && !digit(chars.get(i + 1));
@@ -218,10 +221,12 @@ mod tests {
             n.text,
             "（一）开展宣讲10场，覆盖1,200人；时间10:30：第1.2项"
         );
-        let n = NormalizedText::new("1.平台使用率低.仅录入12.5%,\"线上补录\"仍然存在.见www.gov.cn");
+        let n = NormalizedText::new(
+            "二.存在的问题\n1.平台使用率低.仅录入12.5%,\"线上补录\"仍然存在.见www.gov.cn",
+        );
         assert_eq!(
             n.text,
-            "1.平台使用率低。仅录入12.5%，\"线上补录\"仍然存在。见www.gov.cn"
+            "二.存在的问题\n1.平台使用率低。仅录入12.5%，\"线上补录\"仍然存在。见www.gov.cn"
         );
     }
 
