@@ -1087,12 +1087,9 @@ mod tests {
     use super::*;
 
     fn roles(text: &str) -> Vec<(Role, String)> {
-        let chars: Vec<char> = text.chars().collect();
-        let ls = lines(&chars);
-        let n = title_line_count(&ls, &chars);
-        sentences(&chars, &ls, n)
+        sentences_of(text)
             .into_iter()
-            .map(|s| (s.role, text_of(&chars, s.start, s.end)))
+            .map(|(role, text, _)| (role, text))
             .collect()
     }
 
